@@ -1,0 +1,58 @@
+/**
+ * Every error floxgate raises is declared here, once, with a stable code and a message
+ * that tells the reader what to do next (fastify's `FST_ERR_*` model). Codes are never
+ * reused for another meaning.
+ *
+ * Each area keeps its own section below; add new codes to your section only.
+ */
+
+export class FloxgateError extends Error {
+  readonly code: string
+  readonly details: Readonly<Record<string, unknown>> | undefined
+
+  constructor(code: string, message: string, details?: Record<string, unknown>, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'FloxgateError'
+    this.code = code
+    this.details = details
+  }
+}
+
+/** A factory for one error code; `.code` lets callers compare without building one. */
+export type ErrorFactory<Args extends unknown[]> = ((...args: Args) => FloxgateError) & {
+  readonly code: string
+}
+
+function define<Args extends unknown[]>(
+  code: string,
+  message: (...args: Args) => string,
+): ErrorFactory<Args> {
+  const make = (...args: Args) => new FloxgateError(code, message(...args))
+  return Object.assign(make, { code })
+}
+
+/** True when `err` is a FloxgateError of the given factory's code. */
+export function isError(err: unknown, factory: { readonly code: string }): err is FloxgateError {
+  return err instanceof FloxgateError && err.code === factory.code
+}
+
+export const ERR = {
+  // --- engine (src/engine) -------------------------------------------------------------
+  // (engine codes go here)
+
+  // --- config (src/config) -------------------------------------------------------------
+  // (config codes go here)
+
+  // --- store (src/store) ---------------------------------------------------------------
+  // (store codes go here)
+
+  // --- broker and MQTT intake (src/broker) ---------------------------------------------
+  // (broker codes go here)
+
+  // --- uplink (src/uplink) -------------------------------------------------------------
+  // (uplink codes go here)
+
+  // --- daemon, CLI and operations (src/daemon, src/cli, src/ops) -----------------------
+  // (daemon codes go here)
+  UNUSED_PLACEHOLDER: define('FLX_ERR_UNUSED', () => 'placeholder, remove when a code exists'),
+} as const

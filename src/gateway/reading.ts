@@ -1,0 +1,96 @@
+/**
+ * The gateway's domain values. Everything past parsing speaks in these types, in
+ * canonical units: temperature in degrees Celsius, humidity in % RH, pressure in hPa.
+ */
+
+export const METRICS = ['temperature', 'humidity', 'pressure'] as const
+export type Metric = (typeof METRICS)[number]
+
+export function isMetric(s: string): s is Metric {
+  return (METRICS as readonly string[]).includes(s)
+}
+
+/** One measured value of one device, after unit conversion and calibration. */
+export interface Reading {
+  readonly device: string
+  readonly metric: Metric
+  /** Canonical unit (°C, % RH, hPa). */
+  readonly value: number
+  /** Measurement time, ms since the epoch: the sensor's timestamp, or receive time without one. */
+  readonly ts: number
+  /** When the gateway received it, ms since the epoch. */
+  readonly receivedAt: number
+  /** True when the payload carried no timestamp and `ts` is the receive time. */
+  readonly tsFromReceive: boolean
+}
+
+/**
+ * A reading's stable identity, so a redelivered or re-sent message is stored once:
+ * device + metric + timestamp.
+ */
+export function readingKey(r: Pick<Reading, 'device' | 'metric' | 'ts'>): string {
+  return `${r.device}\u0000${r.metric}\u0000${r.ts}`
+}
+
+/** Why a message or reading was refused; stored with it in the dead-letter table. */
+export type DeadLetterReason =
+  | 'empty-payload'
+  | 'not-json'
+  | 'not-an-object'
+  | 'not-a-number'
+  | 'missing-field'
+  | 'non-finite'
+  | 'out-of-range'
+  | 'timestamp-future'
+  | 'timestamp-past'
+  | 'bad-timestamp'
+  | 'unknown-device'
+  | 'unknown-metric'
+  | 'topic-unmatched'
+  | 'payload-too-large'
+
+export interface DeadLetter {
+  readonly topic: string
+  /** The payload as received (truncated to a bounded size by the store). */
+  readonly payload: Buffer
+  readonly reason: DeadLetterReason
+  /** One line a person can act on, e.g. `humidity: 1e308 is outside DHT22's range 0..100 % RH`. */
+  readonly detail: string
+  readonly device: string | undefined
+  readonly receivedAt: number
+}
+
+export type Severity = 'warning' | 'critical'
+export type AlertState = 'raised' | 'cleared'
+export type RuleKind = 'high' | 'low' | 'rate' | 'stale'
+
+/** A raise or clear transition of one rule for one device and metric. */
+export interface AlertEvent {
+  readonly gateway: string
+  readonly device: string
+  readonly metric: Metric | undefined
+  readonly rule: string
+  readonly kind: RuleKind
+  readonly severity: Severity
+  readonly state: AlertState
+  /** The value that caused the transition (undefined for stale). */
+  readonly value: number | undefined
+  readonly threshold: number | undefined
+  /** When the condition started (raise) or ended (clear), ms since the epoch. */
+  readonly ts: number
+  /** When the alert was first raised, for a clear; equals ts for a raise. */
+  readonly since: number
+}
+
+/** A closed tumbling window of one device and metric. */
+export interface Aggregate {
+  readonly device: string
+  readonly metric: Metric
+  readonly windowStart: number
+  readonly windowEnd: number
+  readonly count: number
+  readonly min: number
+  readonly max: number
+  readonly mean: number
+  readonly last: number
+}

@@ -1,0 +1,23 @@
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes. This waits on an
+ * observable condition, never a fixed delay; the deadline keeps every loop bounded.
+ */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 10, what = 'condition' } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await check()
+      if (v) return v as NonNullable<T>
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last })
+    }
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
