@@ -51,6 +51,29 @@ export const ERR = {
 
   // --- uplink (src/uplink) -------------------------------------------------------------
   // (uplink codes go here)
+  UPLINK_BAD_URL: define(
+    'FLX_ERR_UPLINK_BAD_URL',
+    (url: string) =>
+      `uplink.url "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
+  ),
+  UPLINK_CA_UNREADABLE: define(
+    'FLX_ERR_UPLINK_CA_UNREADABLE',
+    (file: string, reason: string) =>
+      `uplink.caFile "${file}" cannot be read (${reason}): check the path and that the floxgate user may read it`,
+  ),
+  UPLINK_BAD_OPTION: define(
+    'FLX_ERR_UPLINK_BAD_OPTION',
+    (option: string, rule: string) => `uplink.${option} ${rule}: fix it in the uplink section of the config`,
+  ),
+  UPLINK_NO_OUTBOX: define(
+    'FLX_ERR_UPLINK_NO_OUTBOX',
+    (reason: string) =>
+      `the uplink cannot read the outbox table (${reason}): open the database through the store first, which creates it`,
+  ),
+  UPLINK_NOT_RUNNING: define(
+    'FLX_ERR_UPLINK_NOT_RUNNING',
+    (state: string) => `the uplink forwarder is ${state}: start() it once, and do not reuse a stopped one`,
+  ),
 
   // --- daemon, CLI and operations (src/daemon, src/cli, src/ops) -----------------------
   // (daemon codes go here)
