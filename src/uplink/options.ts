@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs'
+import { ERR } from '../errors.js'
+
+/** Any pino-compatible logger (pino itself fits). */
+export interface UplinkLogger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+}
+
+export interface ForwarderOptions {
+  /** Upstream broker: `mqtt://host:port` or `mqtts://host:port`. */
+  readonly url: string
+  /** PEM file of the CA that signed the upstream's certificate (mqtts). */
+  readonly caFile?: string
+  /** Refuse upstream certificates that do not verify (default true). */
+  readonly rejectUnauthorized?: boolean
+  readonly username?: string
+  readonly password?: string
+  /** Fixed so the upstream keeps this gateway's session; default `floxgate-<gatewayId>`. */
+  readonly clientId?: string
+  /** MQTT protocol version: 4 (3.1.1, default) or 5. */
+  readonly protocolVersion?: 4 | 5
+  /** Prepended to each row's topic, joined with `/` (e.g. `site-7/gw-1`). */
+  readonly topicPrefix?: string
+  /** Publishes awaiting PUBACK (and rows awaiting deletion) at most; default 64. */
+  readonly inflight?: number
+  /** Upper bound on publishes per second (token bucket); default 2000, 0 = unlimited. */
+  readonly maxReplayPerSecond?: number
+  /** Token bucket size; default 1/20 s worth of `maxReplayPerSecond` (at least 1). */
+  readonly replayBurst?: number
+  /** Rows older than this are deleted unsent and counted; 0 or absent = keep forever. */
+  readonly ttlMs?: number
+  /** Retained online/offline status topic; default `<topicPrefix>/floxgate/status`. */
+  readonly statusTopic?: string
+  readonly gatewayId: string
+  readonly version: string
+  readonly logger?: UplinkLogger
+  /** Fallback wake-up when nobody calls notify(); also runs TTL expiry. Default 1000 ms. */
+  readonly pollIntervalMs?: number
+  /** Reconnect backoff bounds; defaults 500 ms and 30 s. */
+  readonly reconnectInitialMs?: number
+  readonly reconnectMaxMs?: number
+  readonly keepaliveSeconds?: number
+  readonly connectTimeoutMs?: number
+  /** How long stop() waits for PUBACKs of publishes in flight; default 5000 ms. */
+  readonly stopTimeoutMs?: number
+  /** health() turns not ok when the oldest unsent row is older than this; default 10 min. */
+  readonly maxLagMs?: number
+  /** health() tolerates a disconnect this long before reporting it; default 30 s. */
+  readonly disconnectGraceMs?: number
+  /** Injected for tests. */
+  readonly random?: () => number
+}
+
+export interface ResolvedOptions {
+  readonly protocol: 'mqtt' | 'mqtts'
+  readonly host: string
+  readonly port: number
+  readonly ca: Buffer | undefined
+  readonly rejectUnauthorized: boolean
+  readonly username: string | undefined
+  readonly password: string | undefined
+  readonly clientId: string
+  readonly protocolVersion: 4 | 5
+  readonly topicPrefix: string
+  readonly inflight: number
+  readonly maxReplayPerSecond: number
+  readonly replayBurst: number
+  readonly ttlMs: number
+  readonly statusTopic: string
+  readonly gatewayId: string
+  readonly version: string
+  readonly logger: UplinkLogger
+  readonly pollIntervalMs: number
+  readonly reconnectInitialMs: number
+  readonly reconnectMaxMs: number
+  readonly keepaliveSeconds: number
+  readonly connectTimeoutMs: number
+  readonly stopTimeoutMs: number
+  readonly maxLagMs: number
+  readonly disconnectGraceMs: number
+  readonly random: () => number
+}
+
+const silent: UplinkLogger = { info() {}, warn() {}, error() {}, debug() {} }
+
+/** `prefix` + `/` + `topic`, without doubling or leading slashes. */
+export function joinTopic(prefix: string, topic: string): string {
+  if (prefix === '') return topic
+  return `${prefix.replace(/\/+$/, '')}/${topic.replace(/^\/+/, '')}`
+}
+
+function nonNegative(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt
+  if (!Number.isFinite(n) || n < 0)
+    throw ERR.UPLINK_BAD_OPTION(name, `must be a number >= 0, got ${n}`)
+  return n
+}
+
+export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
+  let url: URL
+  try {
+    url = new URL(o.url)
+  } catch {
+    throw ERR.UPLINK_BAD_URL(o.url)
+  }
+  const protocol =
+    url.protocol === 'mqtt:' ? 'mqtt' : url.protocol === 'mqtts:' ? 'mqtts' : undefined
+  if (protocol === undefined || url.hostname === '') throw ERR.UPLINK_BAD_URL(o.url)
+  const port = url.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(url.port)
+
+  let ca: Buffer | undefined
+  if (o.caFile !== undefined) {
+    try {
+      ca = readFileSync(o.caFile)
+    } catch (err) {
+      throw ERR.UPLINK_CA_UNREADABLE(o.caFile, (err as Error).message)
+    }
+  }
+  const inflight = nonNegative('inflight', o.inflight, 64)
+  if (!Number.isInteger(inflight) || inflight < 1 || inflight > 65_000) {
+    throw ERR.UPLINK_BAD_OPTION(
+      'inflight',
+      `must be a whole number from 1 to 65000, got ${inflight}`,
+    )
+  }
+  const rate = nonNegative('maxReplayPerSecond', o.maxReplayPerSecond, 2000)
+  const burst = nonNegative('replayBurst', o.replayBurst, Math.max(1, Math.ceil(rate / 20)))
+  if (rate > 0 && burst < 1)
+    throw ERR.UPLINK_BAD_OPTION('replayBurst', `must be >= 1, got ${burst}`)
+  const topicPrefix = o.topicPrefix ?? ''
+  if (/[#+]/.test(topicPrefix)) {
+    throw ERR.UPLINK_BAD_OPTION(
+      'topicPrefix',
+      `must not contain MQTT wildcards, got "${topicPrefix}"`,
+    )
+  }
+  const reconnectInitialMs = nonNegative('reconnectInitialMs', o.reconnectInitialMs, 500)
+  const reconnectMaxMs = nonNegative('reconnectMaxMs', o.reconnectMaxMs, 30_000)
+  if (reconnectMaxMs < reconnectInitialMs) {
+    throw ERR.UPLINK_BAD_OPTION(
+      'reconnectMaxMs',
+      `must be >= reconnectInitialMs (${reconnectInitialMs})`,
+    )
+  }
+  return {
+    protocol,
+    host: url.hostname,
+    port,
+    ca,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    username: o.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username)),
+    password: o.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password)),
+    clientId: o.clientId ?? `floxgate-${o.gatewayId}`,
+    protocolVersion: o.protocolVersion ?? 4,
+    topicPrefix,
+    inflight,
+    maxReplayPerSecond: rate,
+    replayBurst: burst,
+    ttlMs: nonNegative('ttlMs', o.ttlMs, 0),
+    statusTopic: o.statusTopic ?? joinTopic(topicPrefix, 'floxgate/status'),
+    gatewayId: o.gatewayId,
+    version: o.version,
+    logger: o.logger ?? silent,
+    pollIntervalMs: Math.max(10, nonNegative('pollIntervalMs', o.pollIntervalMs, 1000)),
+    reconnectInitialMs,
+    reconnectMaxMs,
+    keepaliveSeconds: nonNegative('keepaliveSeconds', o.keepaliveSeconds, 30),
+    connectTimeoutMs: nonNegative('connectTimeoutMs', o.connectTimeoutMs, 10_000),
+    stopTimeoutMs: nonNegative('stopTimeoutMs', o.stopTimeoutMs, 5000),
+    maxLagMs: nonNegative('maxLagMs', o.maxLagMs, 600_000),
+    disconnectGraceMs: nonNegative('disconnectGraceMs', o.disconnectGraceMs, 30_000),
+    random: o.random ?? Math.random,
+  }
+}

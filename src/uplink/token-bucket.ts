@@ -1,0 +1,53 @@
+/**
+ * Paces publishes to the upstream so a backlog replayed after an outage does not flood it.
+ * Tokens accrue at `ratePerSecond` up to `burst`; one publish spends one token.
+ */
+export class TokenBucket {
+  private tokens: number
+  private last: number
+  /** Total tokens handed out minus refunds: what the bucket allowed, for tests and stats. */
+  granted = 0
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    if (!(ratePerSecond > 0) || !(burst >= 1)) {
+      throw new RangeError('TokenBucket needs ratePerSecond > 0 and burst >= 1')
+    }
+    this.tokens = burst
+    this.last = now()
+  }
+
+  /** Takes up to `max` whole tokens; returns how many it got (0 when empty). */
+  take(max: number): number {
+    this.refill()
+    const n = Math.max(0, Math.min(max, Math.floor(this.tokens)))
+    this.tokens -= n
+    this.granted += n
+    return n
+  }
+
+  /** Gives back tokens taken but not spent (fewer rows than asked for). */
+  refund(n: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + n)
+    this.granted -= n
+  }
+
+  /** Milliseconds until one whole token is available (0 if one is now). */
+  msUntilToken(): number {
+    this.refill()
+    if (this.tokens >= 1) return 0
+    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond)
+  }
+
+  private refill(): void {
+    const t = this.now()
+    const elapsed = t - this.last
+    this.last = t
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000)
+    }
+  }
+}

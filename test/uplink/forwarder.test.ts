@@ -1,0 +1,197 @@
+import { join } from 'node:path'
+import type Database from 'better-sqlite3'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Forwarder, type ForwarderOptions } from '../../src/uplink/index.js'
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
+import { freePort } from '../helpers/net.js'
+import { tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
+import { insertRows, openOutboxDb, outboxCount } from './outbox-db.js'
+import { checkSequence, subscribeUpstream, type Upstream } from './upstream.js'
+
+let mosq: Mosquitto
+let n = 0
+const cleanups: (() => Promise<void> | void)[] = []
+
+beforeAll(async () => {
+  mosq = await startMosquitto()
+})
+afterAll(async () => {
+  await mosq.close()
+})
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+/** A fresh outbox database, topic prefix and upstream subscriber for one test. */
+async function setup(
+  subscribe = true,
+): Promise<{ db: Database.Database; prefix: string; up: Upstream | undefined }> {
+  n++
+  const { dir, cleanup } = tempDir('floxgate-uplink-')
+  const db = openOutboxDb(join(dir, 'gw.db'))
+  cleanups.push(cleanup, () => {
+    db.close()
+  })
+  const prefix = `t${process.pid}-${n}`
+  let up: Upstream | undefined
+  if (subscribe) {
+    up = await subscribeUpstream(mosq.url, prefix, `sub-${prefix}`)
+    const u = up
+    cleanups.push(() => u.close())
+  }
+  return { db, prefix, up }
+}
+
+function forwarder(
+  db: Database.Database,
+  o: Partial<ForwarderOptions> & { topicPrefix: string },
+): Forwarder {
+  const f = new Forwarder(db, {
+    url: mosq.url,
+    gatewayId: 'gw-test',
+    version: '0.0.0-test',
+    clientId: `fwd-${o.topicPrefix}`,
+    reconnectInitialMs: 50,
+    reconnectMaxMs: 500,
+    ...o,
+  })
+  cleanups.push(() => f.stop())
+  return f
+}
+
+describe('Forwarder', () => {
+  it('forwards rows inserted before and during forwarding, in order, and drains the table', async () => {
+    const { db, prefix, up } = await setup()
+    insertRows(db, 0, 500)
+    const f = forwarder(db, { topicPrefix: prefix, maxReplayPerSecond: 0, inflight: 32 })
+    f.start()
+    for (let i = 0; i < 10; i++) {
+      await waitFor(() => up!.unique() >= 250 + i * 50, { what: `${250 + i * 50} rows upstream` })
+      insertRows(db, 500 + i * 100, 100)
+      f.notify()
+    }
+    await waitFor(() => up!.unique() === 1500, { what: 'all 1500 rows upstream' })
+    await waitFor(() => outboxCount(db) === 0, { what: 'outbox drained' })
+    const check = checkSequence(up!.received.map((r) => r.seq))
+    expect(check).toEqual({ unique: 1500, duplicates: 0, gaps: [] })
+    expect(up!.received[7]!.topic).toBe(`${prefix}/readings/dev3/temperature`)
+    const s = f.stats()
+    expect(s).toMatchObject({
+      connected: true,
+      sent: 1500,
+      acked: 1500,
+      resent: 0,
+      backlogRows: 0,
+      inflight: 0,
+    })
+    expect(f.health()).toEqual({ ok: true, reason: 'connected' })
+  })
+
+  it('wakes up on notify() without waiting for the poll timer', async () => {
+    const { db, prefix, up } = await setup()
+    // A poll interval far longer than the test timeout: only notify() can deliver in time.
+    const f = forwarder(db, { topicPrefix: prefix, pollIntervalMs: 600_000 })
+    f.start()
+    await waitFor(() => f.stats().connected, { what: 'connected' })
+    insertRows(db, 0, 3)
+    f.notify()
+    await waitFor(() => up!.unique() === 3, { what: 'rows after notify', timeoutMs: 5000 })
+  })
+
+  it('publishes a retained online status, and offline on stop()', async () => {
+    const { db, prefix, up } = await setup()
+    const f = forwarder(db, { topicPrefix: prefix })
+    f.start()
+    await waitFor(() => up!.statuses.length >= 1, { what: 'online status' })
+    expect(up!.statuses[0]).toEqual({ state: 'online', gateway: 'gw-test', version: '0.0.0-test' })
+    await f.stop()
+    await waitFor(() => up!.statuses.length >= 2, { what: 'offline status' })
+    expect(up!.statuses[1]!.state).toBe('offline')
+    expect(f.health().ok).toBe(false)
+    // Retained: a consumer that connects later still learns the state.
+    const late = await subscribeUpstream(mosq.url, prefix, `late-${prefix}`)
+    cleanups.push(() => late.close())
+    await waitFor(() => late.statuses.length >= 1, { what: 'retained status' })
+    expect(late.statuses[0]!.state).toBe('offline')
+  })
+
+  it('paces a backlog replay by maxReplayPerSecond', async () => {
+    const { db, prefix, up } = await setup()
+    const rows = 600
+    const rate = 300
+    insertRows(db, 0, rows)
+    const f = forwarder(db, { topicPrefix: prefix, maxReplayPerSecond: rate, replayBurst: 10 })
+    const t0 = performance.now()
+    f.start()
+    await waitFor(() => up!.unique() === rows, { what: 'paced replay done', timeoutMs: 30_000 })
+    const elapsed = performance.now() - t0
+    expect(checkSequence(up!.received.map((r) => r.seq)).gaps).toEqual([])
+    // The bucket granted one token per row and can never grant more than burst + rate * t:
+    // this bound follows from its decisions, not from how fast the machine is.
+    expect(f.pacedPublishes).toBe(rows)
+    expect(elapsed).toBeGreaterThanOrEqual(((rows - 10) / rate) * 1000)
+  })
+
+  it('deletes expired rows unsent while the upstream is down, and counts them', async () => {
+    const { db } = await setup(false)
+    const hourAgo = Date.now() - 3_600_000
+    insertRows(db, 0, 1200, { createdAt: hourAgo })
+    insertRows(db, 1200, 30)
+    const deadPort = await freePort()
+    const f = forwarder(db, {
+      topicPrefix: 'unused',
+      url: `mqtt://127.0.0.1:${deadPort}`,
+      ttlMs: 60_000,
+      pollIntervalMs: 20,
+    })
+    f.start()
+    await waitFor(() => f.stats().expired === 1200, { what: '1200 rows expired' })
+    const s = f.stats()
+    expect(s.connected).toBe(false)
+    expect(s.backlogRows).toBe(30)
+    expect(s.lastError).toMatch(/ECONNREFUSED/)
+    expect(s.connectAttempts).toBeGreaterThanOrEqual(1)
+  })
+
+  it('skips expired rows met while sending and forwards the live ones in order', async () => {
+    const { db, prefix, up } = await setup()
+    const old = Date.now() - 3_600_000
+    // Live and expired rows interleaved (a clock jump can do that): only live ones go up.
+    for (let i = 0; i < 10; i++) {
+      insertRows(db, i * 20, 10)
+      insertRows(db, i * 20 + 10, 10, { createdAt: old })
+    }
+    const f = forwarder(db, { topicPrefix: prefix, ttlMs: 60_000, pollIntervalMs: 600_000 })
+    f.start()
+    await waitFor(() => outboxCount(db) === 0, { what: 'outbox drained' })
+    await waitFor(() => up!.received.length === 100, { what: '100 live rows' })
+    const seqs = up!.received.map((r) => r.seq)
+    expect(seqs.every((s) => s % 20 < 10)).toBe(true)
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    expect(f.stats().expired).toBe(100)
+  })
+
+  it('refuses bad options with a message saying what to fix', async () => {
+    const { db } = await setup(false)
+    expect(() => new Forwarder(db, { url: 'http://x', gatewayId: 'g', version: 'v' })).toThrow(
+      /FLX_ERR|mqtt:\/\/host:port/,
+    )
+    expect(
+      () =>
+        new Forwarder(db, {
+          url: 'mqtt://h',
+          caFile: '/nonexistent/ca.pem',
+          gatewayId: 'g',
+          version: 'v',
+        }),
+    ).toThrow(/caFile/)
+    expect(
+      () => new Forwarder(db, { url: 'mqtt://h', inflight: 0, gatewayId: 'g', version: 'v' }),
+    ).toThrow(/inflight/)
+    db.exec('DROP TABLE outbox')
+    expect(() => new Forwarder(db, { url: 'mqtt://h', gatewayId: 'g', version: 'v' })).toThrow(
+      /outbox/,
+    )
+  })
+})
