@@ -1,0 +1,296 @@
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type LabelValues,
+  Registry,
+} from 'prom-client'
+import type { DeadLetterReason, Severity } from '../gateway/reading.js'
+import { EventLoopLag } from './event-loop-lag.js'
+
+/**
+ * Values read at scrape time, not pushed on the hot path: the daemon passes getters
+ * over the store, the alert node and the uplink. An unset source reads as 0.
+ */
+export interface MetricSources {
+  readonly activeAlerts?: () => number
+  readonly bufferRows?: () => number
+  readonly bufferBytes?: () => number
+  readonly uplinkBacklogRows?: () => number
+  /** Age of the oldest reading not yet acknowledged upstream, seconds. */
+  readonly uplinkLagSeconds?: () => number
+}
+
+export interface MetricsOptions {
+  /** Reported as `floxgate_build_info{version}`. */
+  readonly version?: string
+  /** Node.js process metrics from prom-client (CPU, heap, GC, fds); default true. */
+  readonly defaultMetrics?: boolean
+  /** Share the daemon's monitor (the watchdog reads it too); one is made if absent. */
+  readonly eventLoop?: EventLoopLag
+  readonly sources?: MetricSources
+  /** Distinct values kept per label before further ones count as `other` (default 64). */
+  readonly maxLabelValues?: number
+}
+
+/** Buckets for one SQLite batch commit: WAL on an SD card, 0.5 ms to 2.5 s. */
+const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+/**
+ * The gateway's Prometheus metrics, in a registry of their own (not prom-client's
+ * global one, so two gateways in one test process do not collide).
+ *
+ * The hot path calls the typed methods below; each caches the labelled child per label
+ * value, so an increment is a Map lookup and an addition. Label values are bounded:
+ * device class, never device id.
+ */
+export class GatewayMetrics {
+  readonly registry: Registry
+  readonly #readingsIn: BoundCounter<'device_class'>
+  readonly #stored: Counter
+  readonly #duplicates: Counter
+  readonly #dropped: BoundCounter<'reason'>
+  readonly #deadLetters: BoundCounter<'reason'>
+  readonly #alertsRaised: BoundCounter<'severity'>
+  readonly #alertsCleared: BoundCounter<'severity'>
+  readonly #refusals: BoundCounter<'reason'>
+  readonly #uplinkSent: Counter
+  readonly #commit: Histogram
+  readonly #eventLoop: EventLoopLag
+  readonly #ownsEventLoop: boolean
+  #sources: MetricSources
+
+  constructor(opts: MetricsOptions = {}) {
+    const registry = new Registry()
+    this.registry = registry
+    this.#sources = opts.sources ?? {}
+    this.#ownsEventLoop = opts.eventLoop === undefined
+    this.#eventLoop = opts.eventLoop ?? new EventLoopLag()
+    const max = opts.maxLabelValues ?? 64
+    const registers = [registry]
+
+    this.#readingsIn = new BoundCounter(
+      'floxgate_readings_in_total',
+      'Readings accepted from sensors, by device class',
+      'device_class',
+      registry,
+      max,
+    )
+    this.#stored = new Counter({
+      name: 'floxgate_readings_stored_total',
+      help: 'Readings committed to the local SQLite buffer',
+      registers,
+    })
+    this.#duplicates = new Counter({
+      name: 'floxgate_readings_duplicate_total',
+      help: 'Readings received again (same device, metric and timestamp) and stored once',
+      registers,
+    })
+    this.#dropped = new BoundCounter(
+      'floxgate_readings_dropped_total',
+      'Readings discarded, by reason (buffer full, expired...)',
+      'reason',
+      registry,
+      max,
+    )
+    this.#deadLetters = new BoundCounter(
+      'floxgate_dead_letters_total',
+      'Messages refused as invalid and kept in the dead-letter table, by reason',
+      'reason',
+      registry,
+      max,
+    )
+    this.#alertsRaised = new BoundCounter(
+      'floxgate_alerts_raised_total',
+      'Alerts raised, by severity',
+      'severity',
+      registry,
+      max,
+    )
+    this.#alertsCleared = new BoundCounter(
+      'floxgate_alerts_cleared_total',
+      'Alerts cleared, by severity',
+      'severity',
+      registry,
+      max,
+    )
+    this.#refusals = new BoundCounter(
+      'floxgate_refusals_total',
+      'Connections, publishes or subscriptions refused, by reason',
+      'reason',
+      registry,
+      max,
+    )
+    this.#uplinkSent = new Counter({
+      name: 'floxgate_uplink_sent_total',
+      help: 'Messages acknowledged by the upstream broker',
+      registers,
+    })
+    this.#commit = new Histogram({
+      name: 'floxgate_store_commit_seconds',
+      help: 'Duration of one SQLite commit (one batch of readings)',
+      buckets: COMMIT_BUCKETS,
+      registers,
+    })
+
+    const sources = () => this.#sources
+    const fromSource = (
+      name: string,
+      help: string,
+      pick: (s: MetricSources) => (() => number) | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick(sources())?.() ?? 0)
+        },
+      })
+    fromSource('floxgate_alerts_active', 'Alerts currently raised', (s) => s.activeAlerts)
+    fromSource('floxgate_buffer_rows', 'Rows in the local SQLite buffer', (s) => s.bufferRows)
+    fromSource(
+      'floxgate_buffer_bytes',
+      'Size of the local SQLite buffer on disk',
+      (s) => s.bufferBytes,
+    )
+    fromSource(
+      'floxgate_uplink_backlog_rows',
+      'Rows waiting to be sent upstream',
+      (s) => s.uplinkBacklogRows,
+    )
+    fromSource(
+      'floxgate_uplink_lag_seconds',
+      'Age of the oldest row not yet acknowledged upstream',
+      (s) => s.uplinkLagSeconds,
+    )
+
+    const eventLoop = this.#eventLoop
+    new Gauge({
+      name: 'floxgate_event_loop_lag_seconds',
+      help: 'Event loop delay over the last 10-20 s (perf_hooks monitorEventLoopDelay)',
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        const lag = eventLoop.recent()
+        this.set({ stat: 'p50' }, lag.p50Ms / 1000)
+        this.set({ stat: 'p99' }, lag.p99Ms / 1000)
+        this.set({ stat: 'max' }, lag.maxMs / 1000)
+      },
+    })
+    new Gauge({
+      name: 'floxgate_resident_memory_bytes',
+      help: 'Resident set size of the daemon',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss())
+      },
+    })
+    const info = new Gauge({
+      name: 'floxgate_build_info',
+      help: 'Always 1; the version as a label',
+      labelNames: ['version'],
+      registers,
+    })
+    info.set({ version: opts.version ?? 'unknown' }, 1)
+
+    // Collected on scrape only, apart from a GC observer: cheap enough for a Pi.
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry })
+  }
+
+  /** Adds or replaces scrape-time sources (e.g. after the store is reopened on reload). */
+  setSources(sources: MetricSources): void {
+    this.#sources = { ...this.#sources, ...sources }
+  }
+
+  readingIn(deviceClass: string, n = 1): void {
+    this.#readingsIn.inc(deviceClass, n)
+  }
+
+  stored(n = 1): void {
+    this.#stored.inc(n)
+  }
+
+  duplicates(n = 1): void {
+    this.#duplicates.inc(n)
+  }
+
+  dropped(reason: string, n = 1): void {
+    this.#dropped.inc(reason, n)
+  }
+
+  deadLetter(reason: DeadLetterReason, n = 1): void {
+    this.#deadLetters.inc(reason, n)
+  }
+
+  alertRaised(severity: Severity): void {
+    this.#alertsRaised.inc(severity, 1)
+  }
+
+  alertCleared(severity: Severity): void {
+    this.#alertsCleared.inc(severity, 1)
+  }
+
+  refused(reason: string, n = 1): void {
+    this.#refusals.inc(reason, n)
+  }
+
+  uplinkSent(n = 1): void {
+    this.#uplinkSent.inc(n)
+  }
+
+  /** One commit's duration in seconds. */
+  commitSeconds(seconds: number): void {
+    this.#commit.observe(seconds)
+  }
+
+  /** Prometheus text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  /** Stops the event loop monitor if this object made it. */
+  close(): void {
+    if (this.#ownsEventLoop) this.#eventLoop.stop()
+    this.registry.clear()
+  }
+}
+
+/** A counter with one label, whose children are created once per value and cached. */
+class BoundCounter<L extends string> {
+  readonly #counter: Counter<L>
+  readonly #label: L
+  readonly #children = new Map<string, Counter.Internal>()
+  readonly #max: number
+  #other: Counter.Internal | undefined
+
+  constructor(name: string, help: string, label: L, registry: Registry, max: number) {
+    this.#counter = new Counter({ name, help, labelNames: [label], registers: [registry] })
+    this.#label = label
+    this.#max = max
+  }
+
+  inc(value: string, n: number): void {
+    let child = this.#children.get(value)
+    if (child === undefined) {
+      if (this.#children.size < this.#max) {
+        child = this.#child(value)
+        this.#children.set(value, child)
+      } else {
+        // Past the bound, new values share one series instead of growing memory forever.
+        this.#other ??= this.#child('other')
+        child = this.#other
+      }
+    }
+    child.inc(n)
+  }
+
+  #child(value: string): Counter.Internal {
+    return this.#counter.labels({ [this.#label]: value } as LabelValues<L>)
+  }
+}

@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { GatewayMetrics } from '../../src/ops/metrics.js'
+
+/** The value of one sample line, e.g. `floxgate_readings_in_total{device_class="dht22"}`. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+describe('GatewayMetrics', () => {
+  let metrics: GatewayMetrics | undefined
+  afterEach(() => {
+    metrics?.close()
+    metrics = undefined
+  })
+
+  it('counts the hot-path events with bounded labels', async () => {
+    const m = new GatewayMetrics({ version: '1.2.3', defaultMetrics: false })
+    metrics = m
+    for (let i = 0; i < 5; i++) m.readingIn('dht22')
+    m.readingIn('bme280', 3)
+    m.stored(7)
+    m.duplicates()
+    m.dropped('buffer-full', 2)
+    m.deadLetter('not-json')
+    m.deadLetter('out-of-range', 4)
+    m.alertRaised('critical')
+    m.alertRaised('critical')
+    m.alertCleared('warning')
+    m.refused('bad-credentials')
+    m.uplinkSent(6)
+    m.commitSeconds(0.003)
+    m.commitSeconds(0.2)
+    const t = await m.text()
+    expect(sample(t, 'floxgate_readings_in_total{device_class="dht22"}')).toBe(5)
+    expect(sample(t, 'floxgate_readings_in_total{device_class="bme280"}')).toBe(3)
+    expect(sample(t, 'floxgate_readings_stored_total')).toBe(7)
+    expect(sample(t, 'floxgate_readings_duplicate_total')).toBe(1)
+    expect(sample(t, 'floxgate_readings_dropped_total{reason="buffer-full"}')).toBe(2)
+    expect(sample(t, 'floxgate_dead_letters_total{reason="not-json"}')).toBe(1)
+    expect(sample(t, 'floxgate_dead_letters_total{reason="out-of-range"}')).toBe(4)
+    expect(sample(t, 'floxgate_alerts_raised_total{severity="critical"}')).toBe(2)
+    expect(sample(t, 'floxgate_alerts_cleared_total{severity="warning"}')).toBe(1)
+    expect(sample(t, 'floxgate_refusals_total{reason="bad-credentials"}')).toBe(1)
+    expect(sample(t, 'floxgate_uplink_sent_total')).toBe(6)
+    expect(sample(t, 'floxgate_store_commit_seconds_count')).toBe(2)
+    expect(sample(t, 'floxgate_store_commit_seconds_bucket{le="0.005"}')).toBe(1)
+    expect(sample(t, 'floxgate_store_commit_seconds_bucket{le="+Inf"}')).toBe(2)
+    expect(sample(t, 'floxgate_build_info{version="1.2.3"}')).toBe(1)
+    expect(sample(t, 'floxgate_resident_memory_bytes')).toBeGreaterThan(1_000_000)
+    expect(sample(t, 'floxgate_event_loop_lag_seconds{stat="p99"}')).toBeGreaterThanOrEqual(0)
+    expect(t).not.toMatch(/^process_cpu/m)
+  })
+
+  it('reads the gauges from the sources at scrape time', async () => {
+    let rows = 10
+    const m = new GatewayMetrics({
+      defaultMetrics: false,
+      sources: { bufferRows: () => rows, bufferBytes: () => 4096 },
+    })
+    metrics = m
+    expect(sample(await m.text(), 'floxgate_buffer_rows')).toBe(10)
+    rows = 25
+    m.setSources({ activeAlerts: () => 2, uplinkBacklogRows: () => 9, uplinkLagSeconds: () => 1.5 })
+    const t = await m.text()
+    expect(sample(t, 'floxgate_buffer_rows')).toBe(25)
+    expect(sample(t, 'floxgate_buffer_bytes')).toBe(4096)
+    expect(sample(t, 'floxgate_alerts_active')).toBe(2)
+    expect(sample(t, 'floxgate_uplink_backlog_rows')).toBe(9)
+    expect(sample(t, 'floxgate_uplink_lag_seconds')).toBe(1.5)
+  })
+
+  it('folds label values past the bound into "other"', async () => {
+    const m = new GatewayMetrics({ defaultMetrics: false, maxLabelValues: 2 })
+    metrics = m
+    m.readingIn('a')
+    m.readingIn('b')
+    m.readingIn('c')
+    m.readingIn('d')
+    m.readingIn('a')
+    const t = await m.text()
+    expect(sample(t, 'floxgate_readings_in_total{device_class="a"}')).toBe(2)
+    expect(sample(t, 'floxgate_readings_in_total{device_class="other"}')).toBe(2)
+    expect(t).not.toContain('device_class="c"')
+  })
+
+  it('keeps two instances apart and adds the process metrics when asked', async () => {
+    const a = new GatewayMetrics()
+    const b = new GatewayMetrics({ defaultMetrics: false })
+    try {
+      a.stored(3)
+      expect(sample(await a.text(), 'floxgate_readings_stored_total')).toBe(3)
+      expect(sample(await b.text(), 'floxgate_readings_stored_total')).toBe(0)
+      expect(await a.text()).toMatch(/^process_resident_memory_bytes \d+/m)
+      expect(a.contentType).toMatch(/^text\/plain/)
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+})
