@@ -76,6 +76,12 @@ export const ERR = {
   ),
 
   // --- daemon, CLI and operations (src/daemon, src/cli, src/ops) -----------------------
+  // operations: health and metrics endpoint (src/ops)
+  OPS_HTTP_LISTEN: define(
+    'FLX_ERR_OPS_HTTP_LISTEN',
+    (address: string, reason: string) =>
+      `the health/metrics endpoint cannot listen on ${address} (${reason}): choose another host or port for it in the config, or stop the process that holds the port`,
+  ),
   // (daemon codes go here)
   UNUSED_PLACEHOLDER: define('FLX_ERR_UNUSED', () => 'placeholder, remove when a code exists'),
 } as const
