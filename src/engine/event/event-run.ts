@@ -1,0 +1,322 @@
+import { ERR } from '../../errors.js'
+import { Fifo } from '../fifo.js'
+import {
+  type EventDrivenNode,
+  type EventResult,
+  NO_EVENT,
+  type NodeFailure,
+  SOURCE_CLOSED,
+  type SourceClosed,
+} from './event-node.js'
+import type {
+  EventErrorHandler,
+  EventRunResult,
+  ExecuteOptions,
+  RunEndReason,
+} from './event-workflow.js'
+
+/** A node with its routes resolved, built once per run. */
+export interface Step<E, C, A extends string> {
+  readonly id: string
+  readonly node: EventDrivenNode<E, C, A>
+  readonly routes: Map<string, Step<E, C, A>>
+  onError: Step<E, C, A> | undefined
+}
+
+/** A source's place in the run: at most one of its events is held by the engine. */
+interface Slot<E, C, A extends string> {
+  readonly step: Step<E, C, A>
+  readonly wait: (signal?: AbortSignal) => Promise<E | SourceClosed>
+  readonly poll: (() => E | typeof NO_EVENT) | undefined
+  event: E | undefined
+  closed: boolean
+}
+
+interface RunConfig<E> {
+  readonly terminateAction: string
+  readonly maxHops: number
+  readonly onError: EventErrorHandler<E> | undefined
+  readonly name: string
+}
+
+/** Events processed back to back before the loop lets timers and I/O run. */
+const BURST = 1024
+const MAX_FIRST_ERRORS = 10
+
+function isThenable<T>(v: unknown): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown }).then === 'function'
+}
+
+/**
+ * One execution of an EventDrivenWorkflow. Paths run one at a time; the `ready` queue
+ * holds sources with an event, in the order their events arrived, one event per source,
+ * so a busy source cannot starve another and nothing buffers beyond the sources.
+ */
+export class EventRun<E, C, A extends string> {
+  private readonly slots: Slot<E, C, A>[] = []
+  private readonly ready = new Fifo<Slot<E, C, A>>()
+  private readonly ac = new AbortController()
+  private open = 0
+  private stopReason: RunEndReason | undefined
+  private terminatedBy: string | undefined
+  private wake: (() => void) | undefined
+  private ended = false
+  private sealed = false
+  private processed = 0
+  private errors = 0
+  private readonly firstErrors: { nodeId: string; error: unknown }[] = []
+  private readonly leftovers: E[] = []
+  private fatal: { error: unknown } | undefined
+
+  constructor(
+    steps: readonly Step<E, C, A>[],
+    private readonly ctx: C,
+    private readonly cfg: RunConfig<E>,
+  ) {
+    for (const step of steps) {
+      const n = step.node
+      if (typeof n.waitForEvent !== 'function') continue
+      this.slots.push({
+        step,
+        wait: n.waitForEvent.bind(n),
+        poll: typeof n.pollEvent === 'function' ? n.pollEvent.bind(n) : undefined,
+        event: undefined,
+        closed: false,
+      })
+    }
+  }
+
+  async run(opts: ExecuteOptions): Promise<EventRunResult<E>> {
+    const started = performance.now()
+    const onAbort = () => this.stop('aborted')
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => this.stop('timeout'), opts.timeoutMs)
+    if (opts.signal?.aborted) this.stop('aborted')
+    this.open = this.slots.length
+    if (this.stopReason === undefined) for (const slot of this.slots) this.refill(slot)
+    try {
+      await this.loop()
+    } finally {
+      clearTimeout(timer)
+      opts.signal?.removeEventListener('abort', onAbort)
+      await this.teardown()
+    }
+    if (this.fatal) throw this.fatal.error
+    return {
+      reason: this.stopReason ?? 'closed',
+      eventsProcessed: this.processed,
+      errors: this.errors,
+      firstErrors: this.firstErrors,
+      unprocessed: this.leftovers,
+      terminatedBy: this.terminatedBy,
+      durationMs: performance.now() - started,
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let burst = 0
+    for (;;) {
+      if (this.stopReason !== undefined) return
+      const slot = this.ready.shift()
+      if (slot === undefined) {
+        if (this.open === 0) {
+          this.stopReason = 'closed'
+          return
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+        })
+        continue
+      }
+      const event = slot.event as E
+      slot.event = undefined
+      // A source without poll waits for its next event while this one's path runs.
+      if (slot.poll === undefined) this.waitOn(slot)
+      const pending = this.path(slot.step, event, undefined, 0)
+      if (pending !== undefined) await pending
+      this.processed++
+      if (slot.poll !== undefined && this.stopReason === undefined) this.refill(slot)
+      if (++burst === BURST) {
+        burst = 0
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+    }
+  }
+
+  /** Takes the source's next event now if it has one, else starts waiting for it. */
+  private refill(slot: Slot<E, C, A>): void {
+    if (slot.poll !== undefined) {
+      const e = slot.poll()
+      if (e !== NO_EVENT) {
+        slot.event = e
+        this.ready.push(slot)
+        return
+      }
+    }
+    this.waitOn(slot)
+  }
+
+  private waitOn(slot: Slot<E, C, A>): void {
+    slot.wait(this.ac.signal).then(
+      (e) => this.arrived(slot, e),
+      (err: unknown) => this.waitFailed(slot, err),
+    )
+  }
+
+  private arrived(slot: Slot<E, C, A>, e: E | SourceClosed): void {
+    if (e === SOURCE_CLOSED) {
+      slot.closed = true
+      this.open--
+      this.wakeUp()
+      return
+    }
+    if (this.sealed) {
+      this.report(ERR.ENGINE_EVENT_AFTER_END(slot.step.id), e, slot.step.id)
+      return
+    }
+    if (this.ended) {
+      this.leftovers.push(e)
+      return
+    }
+    slot.event = e
+    this.ready.push(slot)
+    this.wakeUp()
+  }
+
+  /** A source whose wait fails (not by our abort) is reported and counted as closed. */
+  private waitFailed(slot: Slot<E, C, A>, err: unknown): void {
+    slot.closed = true
+    this.open--
+    if (this.ended) return
+    this.report(err, undefined, slot.step.id)
+    this.wakeUp()
+  }
+
+  /**
+   * Runs one event along its path. Returns undefined when every node on it answered
+   * synchronously (no promise, no microtask), else a promise for the rest of the path.
+   */
+  private path(
+    from: Step<E, C, A>,
+    input: E,
+    fail: NodeFailure | undefined,
+    hops: number,
+  ): Promise<void> | undefined {
+    let step = from
+    let event = input
+    let failure = fail
+    for (let hop = hops; ; hop++) {
+      if (hop >= this.cfg.maxHops) {
+        this.report(ERR.ENGINE_PATH_TOO_LONG(step.id, this.cfg.maxHops), event, step.id)
+        return undefined
+      }
+      let r: EventResult<E, A> | Promise<EventResult<E, A>>
+      try {
+        r =
+          failure === undefined
+            ? step.node.processEvent(event, this.ctx)
+            : step.node.processEvent(event, this.ctx, failure)
+      } catch (error) {
+        if (step.onError === undefined) {
+          this.report(error, event, step.id)
+          return undefined
+        }
+        failure = { error, nodeId: step.id }
+        step = step.onError
+        continue
+      }
+      failure = undefined
+      let action: string
+      if (typeof r === 'string') {
+        action = r
+      } else if (isThenable<EventResult<E, A>>(r)) {
+        return this.pathAsync(step, event, r, hop)
+      } else {
+        action = r.action
+        event = r.event
+      }
+      if (action === this.cfg.terminateAction) {
+        this.terminate(step.id)
+        return undefined
+      }
+      const next = step.routes.get(action)
+      if (next === undefined) return undefined
+      step = next
+    }
+  }
+
+  private async pathAsync(
+    step: Step<E, C, A>,
+    input: E,
+    pending: PromiseLike<EventResult<E, A>>,
+    hop: number,
+  ): Promise<void> {
+    let r: EventResult<E, A>
+    try {
+      r = await pending
+    } catch (error) {
+      if (step.onError === undefined) {
+        this.report(error, input, step.id)
+        return
+      }
+      await this.path(step.onError, input, { error, nodeId: step.id }, hop + 1)
+      return
+    }
+    const action = typeof r === 'string' ? r : r.action
+    const event = typeof r === 'string' ? input : r.event
+    if (action === this.cfg.terminateAction) {
+      this.terminate(step.id)
+      return
+    }
+    const next = step.routes.get(action)
+    if (next !== undefined) await this.path(next, event, undefined, hop + 1)
+  }
+
+  private terminate(nodeId: string): void {
+    if (this.stopReason !== undefined) return
+    this.terminatedBy = nodeId
+    this.stop('terminated')
+  }
+
+  private report(error: unknown, event: E | undefined, nodeId: string): void {
+    this.errors++
+    if (this.firstErrors.length < MAX_FIRST_ERRORS) this.firstErrors.push({ nodeId, error })
+    const handler = this.cfg.onError
+    if (handler === undefined) return
+    try {
+      handler(error, event, nodeId)
+    } catch (thrown) {
+      // The handler's way to make an error fatal: the run ends and execute rejects.
+      if (this.fatal === undefined) this.fatal = { error: thrown }
+      this.stop('aborted')
+    }
+  }
+
+  private stop(reason: RunEndReason): void {
+    if (this.stopReason === undefined) this.stopReason = reason
+    this.wakeUp()
+  }
+
+  private wakeUp(): void {
+    const w = this.wake
+    if (w !== undefined) {
+      this.wake = undefined
+      w()
+    }
+  }
+
+  /**
+   * Cancels pending waits and collects events already taken from sources. One
+   * macrotask lets every cancelled or just-resolved wait settle first.
+   */
+  private async teardown(): Promise<void> {
+    this.ended = true
+    this.ac.abort(ERR.ENGINE_ABORTED(`run of '${this.cfg.name}'`))
+    for (const slot of this.ready.drain()) this.leftovers.push(slot.event as E)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    this.sealed = true
+  }
+}
