@@ -109,9 +109,89 @@ export const ERR = {
 
   // --- store (src/store) ---------------------------------------------------------------
   // (store codes go here)
+  STORE_CORRUPT: define(
+    'FLX_ERR_STORE_CORRUPT',
+    (file: string, detail: string) =>
+      `the database file ${file} is damaged or not a floxgate database (${detail}). Recovery: stop the service, move the file aside (mv ${file} ${file}.corrupt-$(date +%Y%m%dT%H%M%S), with its -wal and -shm files if present) and start again with a fresh database; set store.onCorrupt: move-aside to do this automatically`,
+  ),
+  STORE_OPEN_FAILED: define(
+    'FLX_ERR_STORE_OPEN_FAILED',
+    (file: string, detail: string) =>
+      `cannot open the database file ${file} (${detail}): check that its folder exists and is writable by the service user`,
+  ),
+  STORE_NEWER_SCHEMA: define(
+    'FLX_ERR_STORE_NEWER_SCHEMA',
+    (file: string, found: number, supported: number) =>
+      `the database file ${file} has schema version ${found}, newer than this floxgate supports (${supported}): run the newer floxgate, or move the file aside to start fresh`,
+  ),
+  STORE_FULL: define(
+    'FLX_ERR_STORE_FULL',
+    (file: string, detail: string) =>
+      `cannot write to ${file}: the disk or the database is full (${detail}). Free space on the device or lower store.maxSizeBytes / retention; writes resume by themselves when space returns`,
+  ),
+  STORE_WRITE_FAILED: define(
+    'FLX_ERR_STORE_WRITE_FAILED',
+    (file: string, detail: string) =>
+      `cannot write to ${file} (${detail}): the rows were not stored; check the disk and the service logs`,
+  ),
+  STORE_UNHEALTHY: define(
+    'FLX_ERR_STORE_UNHEALTHY',
+    (file: string, reason: string) =>
+      `not stored: the database ${file} is refusing writes (${reason}); the sender should retry later`,
+  ),
+  STORE_CLOSED: define(
+    'FLX_ERR_STORE_CLOSED',
+    (file: string) => `the store for ${file} is closed: this is a bug in the caller, which wrote after shutdown`,
+  ),
 
   // --- broker and MQTT intake (src/broker) ---------------------------------------------
   // (broker codes go here)
+  BROKER_EMPTY_PASSWORD: define(
+    'FLX_ERR_BROKER_EMPTY_PASSWORD',
+    () => 'an empty password cannot be hashed: give the device a password of at least one character',
+  ),
+  BROKER_BAD_FILTER: define(
+    'FLX_ERR_BROKER_BAD_FILTER',
+    (where: string, filter: string) =>
+      `${where}: "${filter}" is not a valid MQTT topic filter ('#' only as the last level, '+' only as a whole level)`,
+  ),
+  BROKER_LISTEN: define(
+    'FLX_ERR_BROKER_LISTEN',
+    (kind: string, host: string, port: number, reason: string) =>
+      `the embedded broker cannot listen for ${kind} on ${host}:${port} (${reason}): choose a free port or stop the process that holds it`,
+  ),
+  BROKER_TLS: define(
+    'FLX_ERR_BROKER_TLS',
+    (reason: string) =>
+      `the embedded broker's TLS certificate or key is unusable (${reason}): check that both are PEM files and that the key matches the certificate`,
+  ),
+  BROKER_CLOSED: define(
+    'FLX_ERR_BROKER_CLOSED',
+    (topic: string) => `cannot publish to ${topic}: the broker connection is closed (a publish after shutdown is a bug in the caller)`,
+  ),
+  BROKER_PUBLISH: define(
+    'FLX_ERR_BROKER_PUBLISH',
+    (topic: string, reason: string) => `publishing to ${topic} failed (${reason}); it will not be retried by the broker module`,
+  ),
+  MQTT_BAD_URL: define(
+    'FLX_ERR_MQTT_BAD_URL',
+    (url: string) => `broker url "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
+  ),
+  MQTT_CA_UNREADABLE: define(
+    'FLX_ERR_MQTT_CA_UNREADABLE',
+    (file: string, reason: string) =>
+      `broker caFile "${file}" cannot be read (${reason}): check the path and that the floxgate user may read it`,
+  ),
+  MQTT_CLIENT_INTERNALS: define(
+    'FLX_ERR_MQTT_CLIENT_INTERNALS',
+    (what: string) =>
+      `the installed mqtt package lacks ${what}, which delayed acknowledgements rely on: install the mqtt 5.x version from package.json`,
+  ),
+  INTAKE_NOT_STORED: define(
+    'FLX_ERR_INTAKE_NOT_STORED',
+    (topic: string, reason: string) =>
+      `a message on ${topic} was not stored (${reason}): it was not acknowledged, so the sender will deliver it again`,
+  ),
 
   // --- uplink (src/uplink) -------------------------------------------------------------
   // (uplink codes go here)
@@ -145,6 +225,17 @@ export const ERR = {
     'FLX_ERR_OPS_HTTP_LISTEN',
     (address: string, reason: string) =>
       `the health/metrics endpoint cannot listen on ${address} (${reason}): choose another host or port for it in the config, or stop the process that holds the port`,
+  ),
+  // packaging: single executable (src/ops/sea.ts)
+  SEA_ASSET_MISSING: define(
+    'FLX_ERR_SEA_ASSET_MISSING',
+    (key: string) =>
+      `the executable carries no asset "${key}": rebuild it with \`npm run package\``,
+  ),
+  SEA_EXTRACT_FAILED: define(
+    'FLX_ERR_SEA_EXTRACT_FAILED',
+    (what: string, tried: string) =>
+      `cannot extract ${what} from the executable into any of ${tried}: set CACHE_DIRECTORY (systemd: CacheDirectory=floxgate) or XDG_CACHE_HOME to a writable folder that allows executables`,
   ),
   // (daemon codes go here)
   UNUSED_PLACEHOLDER: define('FLX_ERR_UNUSED', () => 'placeholder, remove when a code exists'),

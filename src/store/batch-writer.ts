@@ -1,0 +1,208 @@
+import type { DurableCallback, StoreLogger } from './types.js'
+
+export interface BatchWriterOptions<T> {
+  /** Commit when this many items wait. */
+  readonly maxRows: number
+  /** ...or when the oldest waiting item has waited this long. */
+  readonly maxDelayMs: number
+  /** Items kept in memory after a failed commit, retried later; more are given up. */
+  readonly maxRetryItems: number
+  /** Pause between retries while commits fail. */
+  readonly retryDelayMs: number
+  /** Writes all items in ONE transaction and returns after COMMIT, or throws (rolled back). */
+  readonly commit: (items: readonly T[]) => void
+  /**
+   * True for errors of the environment (disk full, I/O, locked, corrupt): the batch is
+   * kept for retry. Other errors come from an item: the batch is split to isolate it.
+   */
+  readonly isEnvironmentError: (err: unknown) => boolean
+  /** Turns a raw error into the one given to callbacks. */
+  readonly describe: (err: unknown) => Error
+  readonly logger?: StoreLogger | undefined
+}
+
+interface Waiting<T> {
+  readonly item: T
+  readonly cb: DurableCallback | undefined
+}
+
+/**
+ * Group commit: writes accumulate and commit together at `maxRows` or `maxDelayMs`,
+ * whichever comes first; each write's callback fires after the COMMIT that made it
+ * durable has returned (so an MQTT PUBACK sent from it never precedes durability).
+ *
+ * When a commit fails for an environment reason (disk full), every callback of that batch
+ * gets the error (the sender must not be acknowledged) and the writer turns unhealthy:
+ * new writes are refused at once with an error but still kept, like the failed batch, in a
+ * bounded retry buffer that is committed when space returns. A redelivered copy is then
+ * absorbed by the store's unique keys.
+ */
+export class BatchWriter<T> {
+  private waiting: Waiting<T>[] = []
+  private retry: T[] = []
+  private timer: NodeJS.Timeout | undefined
+  private immediate: NodeJS.Immediate | undefined
+  private failure: Error | undefined
+  private closed = false
+  private readonly counters = {
+    batches: 0,
+    failedBatches: 0,
+    committedItems: 0,
+    lastCommitMs: 0,
+    maxCommitMs: 0,
+    totalCommitMs: 0,
+    droppedUnhealthy: 0,
+  }
+
+  constructor(private readonly opts: BatchWriterOptions<T>) {}
+
+  write(item: T, cb?: DurableCallback): void {
+    if (this.closed) throw new Error('BatchWriter is closed')
+    if (this.failure !== undefined) {
+      this.keepForRetry([item])
+      const err = this.failure
+      if (cb !== undefined) process.nextTick(() => this.call(cb, err))
+      return
+    }
+    this.waiting.push({ item, cb })
+    if (this.waiting.length >= this.opts.maxRows) this.scheduleImmediate()
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.onTimer(), this.opts.maxDelayMs)
+    }
+  }
+
+  /** Commits everything waiting (and retries kept rows) now; returns after COMMIT. */
+  flush(): void {
+    this.clearSchedule()
+    const batch = this.waiting
+    this.waiting = []
+    const retried = this.retry
+    this.retry = []
+    if (batch.length === 0 && retried.length === 0) {
+      // Nothing kept to probe with: let the next write try a real commit.
+      this.recovered()
+      return
+    }
+    const items = [...retried, ...batch.map((w) => w.item)]
+    const err = this.tryCommit(items)
+    if (err === undefined) {
+      this.recovered()
+      for (const w of batch) if (w.cb !== undefined) this.call(w.cb, null)
+      return
+    }
+    if (this.opts.isEnvironmentError(err)) {
+      this.failed(err, items)
+      for (const w of batch) if (w.cb !== undefined) this.call(w.cb, this.failure ?? null)
+      return
+    }
+    // An item the database refuses (a bug upstream): commit the others one by one.
+    this.counters.failedBatches++
+    for (const item of retried) this.commitAlone(item, undefined)
+    for (const w of batch) this.commitAlone(w.item, w.cb)
+  }
+
+  /** Flushes and stops; later writes throw. Returns how many kept rows could not be stored. */
+  close(): number {
+    this.flush()
+    this.closed = true
+    this.clearSchedule()
+    const lost = this.retry.length
+    this.retry = []
+    return lost
+  }
+
+  health(): { ok: true } | { ok: false; reason: string } {
+    return this.failure === undefined ? { ok: true } : { ok: false, reason: this.failure.message }
+  }
+
+  stats() {
+    return {
+      ...this.counters,
+      pending: this.waiting.length + this.retry.length,
+      retrying: this.retry.length,
+      lastError: this.failure?.message,
+    }
+  }
+
+  private commitAlone(item: T, cb: DurableCallback | undefined): void {
+    const err = this.tryCommit([item])
+    if (err !== undefined && this.opts.isEnvironmentError(err)) this.failed(err, [item])
+    const result = err === undefined ? null : this.opts.describe(err)
+    if (err !== undefined) this.opts.logger?.error({ err: result }, 'store: row refused')
+    if (cb !== undefined) this.call(cb, result)
+  }
+
+  private tryCommit(items: readonly T[]): unknown {
+    const started = performance.now()
+    try {
+      this.opts.commit(items)
+    } catch (err) {
+      return err ?? new Error('commit failed')
+    }
+    const ms = performance.now() - started
+    const c = this.counters
+    c.batches++
+    c.committedItems += items.length
+    c.lastCommitMs = ms
+    c.maxCommitMs = Math.max(c.maxCommitMs, ms)
+    c.totalCommitMs += ms
+    return undefined
+  }
+
+  private failed(err: unknown, items: readonly T[]): void {
+    const first = this.failure === undefined
+    this.failure = this.opts.describe(err)
+    this.counters.failedBatches++
+    this.keepForRetry(items)
+    if (first) {
+      this.opts.logger?.error({ err: this.failure }, 'store: commit failed, refusing new writes')
+    }
+    if (!this.closed && this.timer === undefined) {
+      this.timer = setTimeout(() => this.onTimer(), this.opts.retryDelayMs)
+    }
+  }
+
+  private recovered(): void {
+    if (this.failure === undefined) return
+    this.opts.logger?.info(
+      { dropped: this.counters.droppedUnhealthy },
+      'store: writes succeed again',
+    )
+    this.failure = undefined
+  }
+
+  private keepForRetry(items: readonly T[]): void {
+    const room = this.opts.maxRetryItems - this.retry.length
+    // Keep the oldest: newer ones were refused to their senders, who will resend them.
+    this.retry.push(...items.slice(0, Math.max(0, room)))
+    this.counters.droppedUnhealthy += Math.max(0, items.length - Math.max(0, room))
+  }
+
+  private onTimer(): void {
+    this.timer = undefined
+    this.flush()
+  }
+
+  private scheduleImmediate(): void {
+    if (this.immediate !== undefined) return
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined
+      this.flush()
+    })
+  }
+
+  private clearSchedule(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.immediate !== undefined) clearImmediate(this.immediate)
+    this.timer = undefined
+    this.immediate = undefined
+  }
+
+  private call(cb: DurableCallback, err: Error | null): void {
+    try {
+      cb(err)
+    } catch (thrown) {
+      this.opts.logger?.error({ err: thrown }, 'store: a durability callback threw')
+    }
+  }
+}

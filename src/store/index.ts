@@ -1,0 +1,14 @@
+export { openDatabase, quarantineCorruptFile } from './open-database.js'
+export type { OutboxBudgetOptions } from './outbox-budget.js'
+export type {
+  ActiveAlert,
+  LatestReading,
+  RangeFilter,
+  StoreCounts,
+  StoredAlertEvent,
+  StoredReading,
+} from './queries.js'
+export type { RetentionResult } from './retention.js'
+export { MIGRATIONS, migrate, SCHEMA_VERSION } from './schema.js'
+export { openStore, Store, type StoreOptions } from './store.js'
+export type * from './types.js'

@@ -1,0 +1,166 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import type { Aggregate, AlertState, Metric, RuleKind, Severity } from '../gateway/reading.js'
+
+export interface StoredReading {
+  readonly device: string
+  readonly metric: Metric
+  readonly ts: number
+  readonly value: number
+  readonly receivedAt: number
+}
+
+export interface LatestReading {
+  readonly device: string
+  readonly metric: Metric
+  readonly ts: number
+  readonly value: number
+}
+
+export interface ActiveAlert {
+  readonly gateway: string
+  readonly device: string
+  readonly metric: Metric | undefined
+  readonly rule: string
+  readonly kind: RuleKind
+  readonly severity: Severity
+  readonly value: number | undefined
+  readonly threshold: number | undefined
+  /** When it was raised. */
+  readonly since: number
+  readonly ts: number
+}
+
+export interface StoredAlertEvent extends Omit<ActiveAlert, 'since'> {
+  readonly state: AlertState
+  readonly since: number
+}
+
+export interface StoreCounts {
+  readonly series: number
+  readonly readings: number
+  readonly aggregates: number
+  readonly alertEvents: number
+  readonly activeAlerts: number
+  readonly deadLetters: number
+  readonly outbox: number
+}
+
+export interface RangeFilter {
+  readonly device?: string
+  readonly metric?: Metric
+}
+
+interface AlertRow {
+  gateway: string
+  device: string
+  metric: string | null
+  rule: string
+  kind: string
+  severity: string
+  state?: string
+  value: number | null
+  threshold: number | null
+  since: number
+  ts: number
+}
+
+/**
+ * Read-side queries for the CLI, health and export. Ranges are iterators over a live
+ * statement: rows stream from disk, never loaded all at once. (better-sqlite3 refuses
+ * other statements on the connection while an iterator is open: export from a
+ * read-only store, or finish iterating before writing.)
+ */
+export class StoreQueries {
+  private readonly stmts
+
+  constructor(db: BetterSqlite3.Database) {
+    // CROSS JOIN keeps readings as the outer loop: a range scan on its (ts, series) key.
+    this.stmts = {
+      latest: db.prepare(
+        `SELECT s.device, s.metric, l.ts, l.value FROM latest l JOIN series s ON s.id = l.series
+         ORDER BY s.device, s.metric`,
+      ),
+      readings: db.prepare(
+        `SELECT s.device, s.metric, r.ts, r.value, r.ts + r.recv_delay AS receivedAt
+         FROM readings r CROSS JOIN series s ON s.id = r.series
+         WHERE r.ts >= @from AND r.ts < @to
+           AND (@device IS NULL OR s.device = @device) AND (@metric IS NULL OR s.metric = @metric)
+         ORDER BY r.ts, r.series`,
+      ),
+      aggregates: db.prepare(
+        `SELECT s.device, s.metric, a.window_start AS windowStart, a.window_end AS windowEnd,
+                a.count, a.min, a.max, a.mean, a.last
+         FROM aggregates a CROSS JOIN series s ON s.id = a.series
+         WHERE a.window_start >= @from AND a.window_start < @to
+           AND (@device IS NULL OR s.device = @device) AND (@metric IS NULL OR s.metric = @metric)
+         ORDER BY a.window_start, a.series`,
+      ),
+      active: db.prepare('SELECT * FROM alert_state ORDER BY device, metric, rule'),
+      history: db.prepare('SELECT * FROM alert_events WHERE ts >= ? AND ts < ? ORDER BY ts, id'),
+      counts: db.prepare(
+        `SELECT (SELECT count(*) FROM series) AS series,
+                (SELECT count(*) FROM readings) AS readings,
+                (SELECT count(*) FROM aggregates) AS aggregates,
+                (SELECT count(*) FROM alert_events) AS alertEvents,
+                (SELECT count(*) FROM alert_state) AS activeAlerts,
+                (SELECT count(*) FROM dead_letters) AS deadLetters,
+                (SELECT count(*) FROM outbox) AS outbox`,
+      ),
+    }
+  }
+
+  /** The newest stored reading of every device and metric. */
+  latestReadings(): LatestReading[] {
+    return this.stmts.latest.all() as LatestReading[]
+  }
+
+  /** Alerts raised and not cleared, as known after a restart. */
+  activeAlerts(): ActiveAlert[] {
+    return (this.stmts.active.all() as AlertRow[]).map(toAlert)
+  }
+
+  /** Full counts: each scans its table, so call it from the CLI, not per request. */
+  counts(): StoreCounts {
+    return this.stmts.counts.get() as StoreCounts
+  }
+
+  /** Readings with from <= ts < to, oldest first, streamed. */
+  readings(from: number, to: number, filter: RangeFilter = {}): IterableIterator<StoredReading> {
+    return this.stmts.readings.iterate(
+      rangeParams(from, to, filter),
+    ) as IterableIterator<StoredReading>
+  }
+
+  /** Aggregates whose window starts in [from, to), oldest first, streamed. */
+  aggregates(from: number, to: number, filter: RangeFilter = {}): IterableIterator<Aggregate> {
+    return this.stmts.aggregates.iterate(
+      rangeParams(from, to, filter),
+    ) as IterableIterator<Aggregate>
+  }
+
+  /** Raise and clear events with from <= ts < to, oldest first, streamed. */
+  *alertHistory(from: number, to: number): IterableIterator<StoredAlertEvent> {
+    for (const row of this.stmts.history.iterate(from, to) as IterableIterator<AlertRow>) {
+      yield { ...toAlert(row), state: row.state as AlertState }
+    }
+  }
+}
+
+function rangeParams(from: number, to: number, f: RangeFilter) {
+  return { from, to, device: f.device ?? null, metric: f.metric ?? null }
+}
+
+function toAlert(r: AlertRow): ActiveAlert {
+  return {
+    gateway: r.gateway,
+    device: r.device,
+    metric: r.metric === null || r.metric === '' ? undefined : (r.metric as Metric),
+    rule: r.rule,
+    kind: r.kind as RuleKind,
+    severity: r.severity as Severity,
+    value: r.value ?? undefined,
+    threshold: r.threshold ?? undefined,
+    since: r.since,
+    ts: r.ts,
+  }
+}

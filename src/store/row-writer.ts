@@ -1,0 +1,197 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import { type DropTally, emptyTally, type OutboxBudget } from './outbox-budget.js'
+import type { StoreItem } from './types.js'
+
+/** What one committed batch did, applied to the stats only after COMMIT. */
+export interface BatchOutcome {
+  readonly inserted: Record<StoreItem['kind'], number>
+  duplicates: number
+  outboxRows: number
+  readonly drops: DropTally
+}
+
+type Kind = StoreItem['kind']
+
+function emptyOutcome(): BatchOutcome {
+  const inserted: Record<Kind, number> = { reading: 0, aggregate: 0, alert: 0, 'dead-letter': 0 }
+  return { inserted, duplicates: 0, outboxRows: 0, drops: emptyTally() }
+}
+
+/**
+ * The SQL of one batch: every item of a group commit in one transaction. Device and
+ * metric names map to `series` ids through a cache that learns new ids only after the
+ * transaction commits (a rollback must not leave ids that do not exist).
+ */
+export class RowWriter {
+  private readonly series = new Map<string, number>()
+  private readonly stmts
+  private readonly tx: BetterSqlite3.Transaction<
+    (items: readonly StoreItem[], now: number) => BatchOutcome
+  >
+  private newSeries = new Map<string, number>()
+  /** Latest (ts, value) per series in the current batch, written once at its end. */
+  private latest = new Map<number, { ts: number; value: number }>()
+
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly outbox: OutboxBudget,
+    private readonly deadLetterPayloadMax: number,
+  ) {
+    this.stmts = {
+      insertSeries: db.prepare<[string, string], { id: number }>(
+        'INSERT INTO series (device, metric) VALUES (?, ?) RETURNING id',
+      ),
+      reading: db.prepare<[number, number, number, number]>(
+        'INSERT OR IGNORE INTO readings (ts, series, value, recv_delay) VALUES (?, ?, ?, ?)',
+      ),
+      latest: db.prepare<[number, number, number]>(
+        `INSERT INTO latest (series, ts, value) VALUES (?, ?, ?)
+         ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, value = excluded.value
+         WHERE excluded.ts >= latest.ts`,
+      ),
+      aggregate: db.prepare<[number, number, number, number, number, number, number, number]>(
+        `INSERT OR IGNORE INTO aggregates (window_start, series, window_end, count, min, max, mean, last)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      alertEvent: db.prepare(
+        `INSERT INTO alert_events (ts, gateway, device, metric, rule, kind, severity, state, value, threshold, since)
+         VALUES (@ts, @gateway, @device, @metric, @rule, @kind, @severity, @state, @value, @threshold, @since)`,
+      ),
+      alertRaise: db.prepare(
+        `INSERT OR REPLACE INTO alert_state (device, metric, rule, gateway, kind, severity, value, threshold, since, ts)
+         VALUES (@device, @metricKey, @rule, @gateway, @kind, @severity, @value, @threshold, @since, @ts)`,
+      ),
+      alertClear: db.prepare<[string, string, string]>(
+        'DELETE FROM alert_state WHERE device = ? AND metric = ? AND rule = ?',
+      ),
+      deadLetter: db.prepare<[number, string, Buffer, string, string, string | null]>(
+        `INSERT INTO dead_letters (received_at, topic, payload, reason, detail, device)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+    }
+    for (const r of db.prepare('SELECT id, device, metric FROM series').all() as {
+      id: number
+      device: string
+      metric: string
+    }[]) {
+      this.series.set(seriesKey(r.device, r.metric), r.id)
+    }
+    this.tx = db.transaction((items: readonly StoreItem[], now: number) => this.run(items, now))
+  }
+
+  /** Writes the items in one transaction; returns after COMMIT (or throws, rolled back). */
+  commit(items: readonly StoreItem[], now: number): BatchOutcome {
+    this.newSeries = new Map()
+    this.latest = new Map()
+    const outcome = this.tx.immediate(items, now)
+    for (const [k, id] of this.newSeries) this.series.set(k, id)
+    return outcome
+  }
+
+  private run(items: readonly StoreItem[], now: number): BatchOutcome {
+    const out = emptyOutcome()
+    for (const item of items) {
+      const fresh = this.writeOne(item)
+      if (!fresh) {
+        out.duplicates++
+        continue
+      }
+      out.inserted[item.kind]++
+      if (item.outbox !== undefined && item.outbox.length > 0) {
+        out.outboxRows += this.outbox.admit(item.outbox, now, out.drops)
+      }
+    }
+    for (const [series, l] of this.latest) this.stmts.latest.run(series, l.ts, l.value)
+    return out
+  }
+
+  /** False when the row was already stored (a redelivery): its outbox entries are skipped too. */
+  private writeOne(item: StoreItem): boolean {
+    switch (item.kind) {
+      case 'reading':
+        return this.writeReading(item.reading)
+      case 'aggregate':
+        return this.writeAggregate(item.aggregate)
+      case 'alert':
+        this.writeAlert(item.alert)
+        return true
+      case 'dead-letter':
+        this.writeDeadLetter(item.deadLetter)
+        return true
+    }
+  }
+
+  private writeReading(r: Reading): boolean {
+    const id = this.seriesId(r.device, r.metric)
+    const fresh = this.stmts.reading.run(r.ts, id, r.value, r.receivedAt - r.ts).changes === 1
+    const seen = this.latest.get(id)
+    if (fresh && (seen === undefined || r.ts >= seen.ts)) {
+      this.latest.set(id, { ts: r.ts, value: r.value })
+    }
+    return fresh
+  }
+
+  private writeAggregate(a: Aggregate): boolean {
+    const id = this.seriesId(a.device, a.metric)
+    return (
+      this.stmts.aggregate.run(
+        a.windowStart,
+        id,
+        a.windowEnd,
+        a.count,
+        a.min,
+        a.max,
+        a.mean,
+        a.last,
+      ).changes === 1
+    )
+  }
+
+  private writeAlert(a: AlertEvent): void {
+    const row = {
+      ts: a.ts,
+      gateway: a.gateway,
+      device: a.device,
+      metric: a.metric ?? null,
+      metricKey: a.metric ?? '',
+      rule: a.rule,
+      kind: a.kind,
+      severity: a.severity,
+      state: a.state,
+      value: a.value ?? null,
+      threshold: a.threshold ?? null,
+      since: a.since,
+    }
+    const { metricKey: _unused, ...event } = row
+    this.stmts.alertEvent.run(event)
+    if (a.state === 'raised') {
+      const { state: _s, metric: _m, ...state } = row
+      this.stmts.alertRaise.run(state)
+    } else {
+      this.stmts.alertClear.run(a.device, row.metricKey, a.rule)
+    }
+  }
+
+  private writeDeadLetter(d: DeadLetter): void {
+    const payload =
+      d.payload.length > this.deadLetterPayloadMax
+        ? d.payload.subarray(0, this.deadLetterPayloadMax)
+        : d.payload
+    this.stmts.deadLetter.run(d.receivedAt, d.topic, payload, d.reason, d.detail, d.device ?? null)
+  }
+
+  private seriesId(device: string, metric: string): number {
+    const key = seriesKey(device, metric)
+    const known = this.series.get(key) ?? this.newSeries.get(key)
+    if (known !== undefined) return known
+    const row = this.stmts.insertSeries.get(device, metric)
+    if (row === undefined) throw new Error('INSERT ... RETURNING gave no row')
+    this.newSeries.set(key, row.id)
+    return row.id
+  }
+}
+
+function seriesKey(device: string, metric: string): string {
+  return `${device}\u0000${metric}`
+}

@@ -1,0 +1,135 @@
+import type BetterSqlite3 from 'better-sqlite3'
+
+/**
+ * The schema, as ordered migrations. `PRAGMA user_version` holds how many have run; each
+ * runs in its own transaction with the version bump, so a crash leaves a file at a
+ * whole version. Never edit a shipped migration: append a new one.
+ *
+ * Layout choices (flash wear is measured in bytes written per reading):
+ * - `readings` is keyed (ts, series) WITHOUT ROWID: rows arrive roughly in time order,
+ *   so a batch appends to the right edge of one B-tree instead of touching a page per
+ *   device, and the key doubles as the dedupe constraint (a redelivery is ignored).
+ * - device and metric names live once in `series`; a reading stores a small integer.
+ * - `recv_delay` is received_at - ts: 0 or a few bytes instead of another 6-byte time.
+ */
+export interface Migration {
+  readonly version: number
+  readonly description: string
+  readonly up: (db: BetterSqlite3.Database) => void
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'series, readings, aggregates, alert events, dead letters',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE series (
+          id INTEGER PRIMARY KEY,
+          device TEXT NOT NULL,
+          metric TEXT NOT NULL,
+          UNIQUE (device, metric)
+        );
+        CREATE TABLE readings (
+          ts INTEGER NOT NULL,
+          series INTEGER NOT NULL,
+          value REAL NOT NULL,
+          recv_delay INTEGER NOT NULL,
+          PRIMARY KEY (ts, series)
+        ) WITHOUT ROWID;
+        CREATE TABLE aggregates (
+          window_start INTEGER NOT NULL,
+          series INTEGER NOT NULL,
+          window_end INTEGER NOT NULL,
+          count INTEGER NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          mean REAL NOT NULL,
+          last REAL NOT NULL,
+          PRIMARY KEY (window_start, series)
+        ) WITHOUT ROWID;
+        CREATE TABLE alert_events (
+          id INTEGER PRIMARY KEY,
+          ts INTEGER NOT NULL,
+          gateway TEXT NOT NULL,
+          device TEXT NOT NULL,
+          metric TEXT,
+          rule TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          severity TEXT NOT NULL,
+          state TEXT NOT NULL,
+          value REAL,
+          threshold REAL,
+          since INTEGER NOT NULL
+        );
+        CREATE INDEX alert_events_ts ON alert_events (ts);
+        CREATE TABLE dead_letters (
+          id INTEGER PRIMARY KEY,
+          received_at INTEGER NOT NULL,
+          topic TEXT NOT NULL,
+          payload BLOB NOT NULL,
+          reason TEXT NOT NULL,
+          detail TEXT NOT NULL,
+          device TEXT
+        );
+        CREATE INDEX dead_letters_received_at ON dead_letters (received_at);
+      `),
+  },
+  {
+    version: 2,
+    description: 'uplink outbox, current alert state, latest reading per series',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE outbox (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          stream TEXT NOT NULL,
+          topic TEXT NOT NULL,
+          payload BLOB NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE TABLE alert_state (
+          device TEXT NOT NULL,
+          metric TEXT NOT NULL,
+          rule TEXT NOT NULL,
+          gateway TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          severity TEXT NOT NULL,
+          value REAL,
+          threshold REAL,
+          since INTEGER NOT NULL,
+          ts INTEGER NOT NULL,
+          PRIMARY KEY (device, metric, rule)
+        ) WITHOUT ROWID;
+        -- One small row per series, rewritten once per batch: the CLI's "latest reading"
+        -- without an index on readings by device (which would touch a page per device).
+        CREATE TABLE latest (
+          series INTEGER PRIMARY KEY,
+          ts INTEGER NOT NULL,
+          value REAL NOT NULL
+        );
+        INSERT INTO latest (series, ts, value)
+          SELECT series, ts, value FROM readings r
+          WHERE ts = (SELECT max(ts) FROM readings WHERE series = r.series);
+      `),
+  },
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export function schemaVersion(db: BetterSqlite3.Database): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+/** Runs the migrations above the file's version, up to `target`. Returns the versions run. */
+export function migrate(db: BetterSqlite3.Database, target = SCHEMA_VERSION): number[] {
+  const ran: number[] = []
+  for (const m of MIGRATIONS) {
+    if (m.version > target || m.version <= schemaVersion(db)) continue
+    db.transaction(() => {
+      m.up(db)
+      db.pragma(`user_version = ${m.version}`)
+    }).immediate()
+    ran.push(m.version)
+  }
+  return ran
+}

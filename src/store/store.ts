@@ -1,0 +1,235 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { ERR } from '../errors.js'
+import { BatchWriter } from './batch-writer.js'
+import { openDatabase } from './open-database.js'
+import { emptyTally, OutboxBudget, type OutboxBudgetOptions } from './outbox-budget.js'
+import { StoreQueries } from './queries.js'
+import { Retention, type RetentionResult } from './retention.js'
+import { type BatchOutcome, RowWriter } from './row-writer.js'
+import type {
+  DropReason,
+  Durability,
+  DurableCallback,
+  OutboxStats,
+  StoreHealth,
+  StoreItem,
+  StoreLogger,
+  WriterStats,
+} from './types.js'
+
+export interface StoreOptions {
+  readonly file: string
+  /** `normal` = PRAGMA synchronous=NORMAL (survives a process crash), `full` = power loss. */
+  readonly durability?: Durability
+  /** Cap on the database's used size; retention deletes oldest rows to stay under it. */
+  readonly maxSizeBytes?: number
+  /** Rows older than this are deleted by `retain()`. */
+  readonly maxAgeMs?: number
+  readonly nativeBinding?: string
+  readonly logger?: StoreLogger
+  readonly integrityCheck?: 'quick' | 'none'
+  /** Group commit: at most this many rows per transaction (default 500)... */
+  readonly batchMaxRows?: number
+  /** ...and at most this long before a write is committed (default 50 ms). */
+  readonly batchMaxDelayMs?: number
+  /** Rows kept in memory for retry while commits fail (default 10,000). */
+  readonly maxRetryRows?: number
+  readonly retryDelayMs?: number
+  readonly outbox?: OutboxBudgetOptions
+  /** Dead-letter payloads are cut to this many bytes (default 4 KiB). */
+  readonly deadLetterPayloadMax?: number
+  /** Injectable clock (ms since the epoch) for outbox timestamps and TTL. */
+  readonly now?: () => number
+}
+
+/** Codes that mean "the environment", not the row: keep the batch and retry. */
+const ENVIRONMENT_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|CORRUPT|NOMEM|NOTADB)/
+
+/**
+ * The gateway's durable local buffer: readings, aggregates, alerts and dead letters,
+ * with their uplink outbox rows, written through one group-committing writer.
+ */
+export class Store {
+  readonly file: string
+  /** The connection; the uplink's outbox reader shares it (one writer per file). */
+  readonly database: BetterSqlite3.Database
+  private readonly writer: BatchWriter<StoreItem>
+  private readonly rows: RowWriter
+  private readonly budget: OutboxBudget
+  private readonly retention: Retention
+  private readonly queries: StoreQueries
+  private readonly now: () => number
+  private readonly logger: StoreLogger | undefined
+  private readonly written: Record<StoreItem['kind'], number> = {
+    reading: 0,
+    aggregate: 0,
+    alert: 0,
+    'dead-letter': 0,
+  }
+  private readonly dropped: Record<DropReason, number> = emptyTally()
+  private duplicates = 0
+  private outboxRowsWritten = 0
+  private closed = false
+  private retentionQueued = false
+
+  constructor(opts: StoreOptions) {
+    this.file = opts.file
+    this.now = opts.now ?? Date.now
+    this.logger = opts.logger
+    this.database = openDatabase(opts)
+    const db = this.database
+    this.budget = new OutboxBudget(db, opts.outbox ?? {})
+    this.rows = new RowWriter(db, this.budget, opts.deadLetterPayloadMax ?? 4096)
+    this.retention = new Retention(db, opts.file, {
+      ...(opts.maxAgeMs === undefined ? {} : { maxAgeMs: opts.maxAgeMs }),
+      ...(opts.maxSizeBytes === undefined ? {} : { maxSizeBytes: opts.maxSizeBytes }),
+    })
+    this.queries = new StoreQueries(db)
+    this.writer = new BatchWriter<StoreItem>({
+      maxRows: opts.batchMaxRows ?? 500,
+      maxDelayMs: opts.batchMaxDelayMs ?? 50,
+      maxRetryItems: opts.maxRetryRows ?? 10_000,
+      retryDelayMs: opts.retryDelayMs ?? 1000,
+      commit: (items) => this.applyOutcome(this.rows.commit(items, this.now())),
+      isEnvironmentError: (err) => ENVIRONMENT_CODES.test(String((err as { code?: unknown }).code)),
+      describe: (err) => this.describe(err),
+      logger: opts.logger,
+    })
+  }
+
+  /**
+   * Queues an item for the next group commit. `onDurable(null)` fires after the COMMIT
+   * holding it returned; `onDurable(err)` when it could not be stored (do not acknowledge).
+   */
+  write(item: StoreItem, onDurable?: DurableCallback): void {
+    if (this.closed) {
+      const err = ERR.STORE_CLOSED(this.file)
+      if (onDurable === undefined) throw err
+      process.nextTick(() => onDurable(err))
+      return
+    }
+    this.writer.write(item, onDurable)
+  }
+
+  /** Commits everything pending now; returns after COMMIT. */
+  flush(): void {
+    if (!this.closed) this.writer.flush()
+  }
+
+  /** Flushes, then closes the database. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    const lost = this.writer.close()
+    this.closed = true
+    if (lost > 0) this.logger?.error({ lost }, 'store: rows kept for retry were not stored')
+    this.database.close()
+  }
+
+  health(): StoreHealth {
+    if (this.closed) return { ok: false, reason: 'closed' }
+    return this.writer.health()
+  }
+
+  stats(): WriterStats {
+    const w = this.writer.stats()
+    return {
+      rowsWritten: { ...this.written },
+      outboxRowsWritten: this.outboxRowsWritten,
+      duplicates: this.duplicates,
+      batches: w.batches,
+      failedBatches: w.failedBatches,
+      lastCommitMs: w.lastCommitMs,
+      maxCommitMs: w.maxCommitMs,
+      totalCommitMs: w.totalCommitMs,
+      pending: w.pending,
+      retrying: w.retrying,
+      droppedUnhealthy: w.droppedUnhealthy,
+      lastError: w.lastError,
+    }
+  }
+
+  outboxStats(): OutboxStats {
+    const { rows, bytes } = this.budget.current()
+    return {
+      rows,
+      bytes,
+      oldestCreatedAt: this.budget.oldestCreatedAt(),
+      dropped: { ...this.dropped, unhealthy: this.writer.stats().droppedUnhealthy },
+    }
+  }
+
+  /** Recounts the outbox size after another connection deleted from it. */
+  recountOutbox(): void {
+    this.budget.recount()
+  }
+
+  /**
+   * Deletes rows past `maxAgeMs`, then oldest rows while over `maxSizeBytes`, in chunks
+   * that yield to the event loop. Call it on a timer; the store also starts it itself
+   * when a commit takes the file near its cap.
+   */
+  retain(now: number = this.now()): Promise<RetentionResult> {
+    return this.retention.retain(now)
+  }
+
+  /** Database + WAL bytes on disk. */
+  fileBytes(): number {
+    return this.retention.fileBytes()
+  }
+
+  latestReadings() {
+    return this.queries.latestReadings()
+  }
+  activeAlerts() {
+    return this.queries.activeAlerts()
+  }
+  counts() {
+    return this.queries.counts()
+  }
+  readings(...args: Parameters<StoreQueries['readings']>) {
+    return this.queries.readings(...args)
+  }
+  aggregates(...args: Parameters<StoreQueries['aggregates']>) {
+    return this.queries.aggregates(...args)
+  }
+  alertHistory(...args: Parameters<StoreQueries['alertHistory']>) {
+    return this.queries.alertHistory(...args)
+  }
+
+  private applyOutcome(o: BatchOutcome): void {
+    for (const k of Object.keys(o.inserted) as StoreItem['kind'][]) {
+      this.written[k] += o.inserted[k]
+    }
+    this.duplicates += o.duplicates
+    this.outboxRowsWritten += o.outboxRows
+    for (const k of Object.keys(o.drops) as DropReason[]) this.dropped[k] += o.drops[k]
+    const dropped = o.drops['drop-oldest'] + o.drops['reject-new'] + o.drops.ttl
+    if (dropped > 0) this.logger?.warn({ ...o.drops }, `store: dropped ${dropped} outbox rows`)
+    if (!this.retentionQueued && this.retention.overCap()) {
+      // Not inside the commit: let the callbacks of this batch go out first.
+      this.retentionQueued = true
+      setImmediate(() => {
+        this.retentionQueued = false
+        if (this.closed) return
+        this.retain().catch((err: unknown) =>
+          this.logger?.error({ err }, 'store: retention failed'),
+        )
+      })
+    }
+  }
+
+  private describe(err: unknown): Error {
+    const code = String((err as { code?: unknown }).code)
+    const message = err instanceof Error ? err.message : String(err)
+    const made = code.startsWith('SQLITE_FULL')
+      ? ERR.STORE_FULL(this.file, message)
+      : code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
+        ? ERR.STORE_CORRUPT(this.file, message)
+        : ERR.STORE_WRITE_FAILED(this.file, message)
+    return Object.assign(made, { cause: err })
+  }
+}
+
+export function openStore(opts: StoreOptions): Store {
+  return new Store(opts)
+}

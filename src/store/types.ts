@@ -1,0 +1,73 @@
+import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+
+/** A message for the uplink, inserted into `outbox` in the same transaction as its row. */
+export interface OutboxEntry {
+  /** Which configured stream it belongs to: `readings`, `aggregates`, `alerts`, `dead-letters`. */
+  readonly stream: string
+  readonly topic: string
+  readonly payload: Buffer | string
+}
+
+/** One thing to make durable. `outbox` entries commit or roll back with it. */
+export type StoreItem =
+  | {
+      readonly kind: 'reading'
+      readonly reading: Reading
+      readonly outbox?: readonly OutboxEntry[]
+    }
+  | {
+      readonly kind: 'aggregate'
+      readonly aggregate: Aggregate
+      readonly outbox?: readonly OutboxEntry[]
+    }
+  | { readonly kind: 'alert'; readonly alert: AlertEvent; readonly outbox?: readonly OutboxEntry[] }
+  | {
+      readonly kind: 'dead-letter'
+      readonly deadLetter: DeadLetter
+      readonly outbox?: readonly OutboxEntry[]
+    }
+
+/** Called once per write, after the COMMIT that made it durable returned, or with the error. */
+export type DurableCallback = (err: Error | null) => void
+
+export type Durability = 'normal' | 'full'
+export type DropPolicy = 'drop-oldest' | 'reject-new'
+export type DropReason = 'drop-oldest' | 'reject-new' | 'ttl' | 'unhealthy'
+
+/** The subset of pino's logger the store uses. */
+export interface StoreLogger {
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface OutboxStats {
+  readonly rows: number
+  /** Topic + payload bytes (the unit of `maxOutboxBytes`). */
+  readonly bytes: number
+  readonly oldestCreatedAt: number | undefined
+  /** Rows dropped since open, by reason. */
+  readonly dropped: Readonly<Record<DropReason, number>>
+}
+
+export interface WriterStats {
+  /** Rows inserted by kind (duplicates not included). */
+  readonly rowsWritten: Readonly<Record<StoreItem['kind'], number>>
+  readonly outboxRowsWritten: number
+  /** Readings (or aggregates) already stored under the same key, ignored. */
+  readonly duplicates: number
+  readonly batches: number
+  readonly failedBatches: number
+  readonly lastCommitMs: number
+  readonly maxCommitMs: number
+  readonly totalCommitMs: number
+  /** Items waiting for the next commit (including those kept for retry). */
+  readonly pending: number
+  /** Items kept in memory after a failed commit, retried on the next flush. */
+  readonly retrying: number
+  /** Items given up on while the store was unhealthy (retry buffer full). */
+  readonly droppedUnhealthy: number
+  readonly lastError: string | undefined
+}
+
+export type StoreHealth = { readonly ok: true } | { readonly ok: false; readonly reason: string }
