@@ -1,0 +1,305 @@
+import { readFileSync } from 'node:fs'
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
+import { ERR } from '../errors.js'
+import { AckSequence } from './ack-sequence.js'
+import type { Publisher, PublishOptions, QoS, SensorIntake, SensorMessage } from './intake.js'
+import { IntakeGate } from './intake-gate.js'
+import { type StatusOptions, statusPayload } from './status.js'
+import { isValidFilter } from './topic-filter.js'
+
+export interface ExternalBrokerOptions {
+  /** `mqtt://host:port` or `mqtts://host:port`. */
+  readonly url: string
+  /** Fixed, so the broker keeps the session (and unacknowledged messages) across restarts. */
+  readonly clientId: string
+  readonly username?: string
+  readonly password?: string
+  /** CA certificate(s) for mqtts://, as PEM text or a file path. */
+  readonly ca?: string | Buffer
+  readonly caFile?: string
+  readonly sensorTopics: readonly string[]
+  /** Retained online/offline status, with the Last Will as `offline`. */
+  readonly status?: StatusOptions
+  /** Reconnect backoff: doubles from `initialMs` up to `maxMs`, with jitter. */
+  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number }
+  readonly keepaliveSeconds?: number
+  /**
+   * MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send at once.
+   * Large enough to cover one group commit; default 1000.
+   */
+  readonly receiveMaximum?: number
+  /** How long the broker keeps the session while the gateway is away; default 7 days. */
+  readonly sessionExpirySeconds?: number
+  /** Connection and protocol errors (never thrown); default: ignored. */
+  readonly onError?: (err: Error) => void
+}
+
+type SendPacket = (
+  packet: { cmd: 'puback'; messageId: number; reasonCode: number },
+  cb?: () => void,
+  cbStorePut?: undefined,
+  noStore?: boolean,
+) => void
+
+/** Tells MQTT.js "handled elsewhere": it moves to the next packet and sends nothing. */
+const DEFERRED = new Error('floxgate: acknowledgement deferred until stored')
+
+/**
+ * The gateway's connection to an external broker (Mosquitto or any MQTT 5 broker):
+ * a persistent session (fixed client id, clean start off, a session expiry) with QoS 1
+ * subscriptions to the sensor topics, and the gateway's own publishes.
+ *
+ * MQTT.js applies `customHandleAcks` only with MQTT 5, and processes the next incoming
+ * packet only after its callback; waiting there for a group commit would let one message
+ * through per commit. So the callback is answered at once with a sentinel error (MQTT.js
+ * then sends no PUBACK) and the PUBACK is written later, in receive order, by
+ * `AckSequence`, on the same connection only. A PUBACK that would belong to a closed
+ * connection is never sent: the broker redelivers that message on the new one.
+ */
+export class ExternalBroker {
+  readonly intake: SensorIntake
+  readonly publisher: Publisher
+  private readonly client: MqttClient
+  private readonly gate: IntakeGate
+  private readonly sendPacket: SendPacket
+  private generation = 0
+  private pubacks = 0
+  private acks: AckSequence
+  private backoffMs: number
+  private closing: Promise<void> | undefined
+
+  private constructor(private readonly opts: ExternalBrokerOptions) {
+    const url = parseUrl(opts.url)
+    for (const t of opts.sensorTopics) {
+      if (!isValidFilter(t)) throw ERR.BROKER_BAD_FILTER('sensorTopics', t)
+    }
+    this.backoffMs = opts.reconnect?.initialMs ?? 1000
+    this.gate = new IntakeGate((err, m) =>
+      m.ack(err instanceof Error ? err : new Error(String(err))),
+    )
+    this.acks = this.newSequence()
+    const options: IClientOptions = {
+      protocol: url.protocol,
+      host: url.hostname,
+      port: url.port,
+      protocolVersion: 5,
+      clientId: opts.clientId,
+      clean: false,
+      resubscribe: false,
+      keepalive: opts.keepaliveSeconds ?? 30,
+      reconnectPeriod: this.backoffMs,
+      connectTimeout: 10_000,
+      properties: {
+        sessionExpiryInterval: opts.sessionExpirySeconds ?? 7 * 24 * 3600,
+        receiveMaximum: opts.receiveMaximum ?? 1000,
+      },
+      customHandleAcks: (topic, message, packet, done) =>
+        this.onPublish(topic, message, packet, done),
+    }
+    if (opts.username !== undefined) options.username = opts.username
+    if (opts.password !== undefined) options.password = opts.password
+    const ca = opts.ca ?? (opts.caFile ? readCa(opts.caFile) : undefined)
+    if (ca !== undefined) options.ca = ca
+    if (opts.status) {
+      options.will = {
+        topic: opts.status.topic,
+        payload: Buffer.from(statusPayload(opts.status, 'offline', Date.now())),
+        qos: 1,
+        retain: true,
+      }
+    }
+    // connect(options) rather than connect(url): the URL form warns on newer Node
+    this.client = mqtt.connect(options)
+    const send = (this.client as unknown as { _sendPacket?: SendPacket })._sendPacket
+    if (typeof send !== 'function') {
+      this.client.end(true)
+      throw ERR.MQTT_CLIENT_INTERNALS('MqttClient._sendPacket')
+    }
+    this.sendPacket = send.bind(this.client)
+    this.client.on('connect', () => this.onConnect())
+    this.client.on('close', () => this.onClose())
+    this.client.on('offline', () => this.nextBackoff(true))
+    this.client.on('reconnect', () => this.nextBackoff(false))
+    this.client.on('message', (topic, payload, packet) => {
+      // only QoS 0 arrives here; QoS 1/2 go through customHandleAcks
+      if (packet.qos === 0)
+        this.gate.offer(
+          this.message(topic, payload, 0, () => {}),
+          this.acks,
+        )
+    })
+    this.client.on('error', (err) => {
+      if (err !== DEFERRED) opts.onError?.(err)
+    })
+    const gate = this.gate
+    this.intake = {
+      topics: [...opts.sensorTopics],
+      onMessage: (handler) => gate.setHandler(handler),
+      start: async () => gate.start(),
+      stop: async () => gate.stop(),
+    }
+    this.publisher = { publish: (t, p, o) => this.publish(t, p, o) }
+  }
+
+  /** Starts connecting (and reconnecting) in the background. */
+  static connect(opts: ExternalBrokerOptions): ExternalBroker {
+    return new ExternalBroker(opts)
+  }
+
+  /** PUBACKs written for sensor messages since start (for metrics and tests). */
+  get acknowledged(): number {
+    return this.pubacks
+  }
+
+  get connected(): boolean {
+    return this.client.connected
+  }
+
+  /** Resolves at the next successful CONNACK with subscriptions in place. */
+  whenConnected(): Promise<void> {
+    if (this.client.connected && this.subscribed) return Promise.resolve()
+    return new Promise((resolve) => this.subscribedWaiters.push(resolve))
+  }
+
+  /** Announces `offline` (when connected) and disconnects; unacknowledged messages stay with the broker. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.gate.stop()
+      if (this.opts.status && this.client.connected) {
+        await this.publish(
+          this.opts.status.topic,
+          statusPayload(this.opts.status, 'offline', Date.now()),
+          {
+            qos: 1,
+            retain: true,
+          },
+        ).catch(() => {})
+      }
+      // force: do not wait for PUBACKs of our own publishes still in flight
+      await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()))
+    })()
+    return this.closing
+  }
+
+  private subscribed = false
+  private subscribedWaiters: Array<() => void> = []
+
+  private onConnect(): void {
+    this.backoffMs = this.opts.reconnect?.initialMs ?? 1000
+    this.client.options.reconnectPeriod = this.backoffMs
+    const topics = Object.fromEntries(this.opts.sensorTopics.map((t) => [t, { qos: 1 as const }]))
+    this.client.subscribe(topics, (err) => {
+      if (err) {
+        this.opts.onError?.(err)
+        return
+      }
+      this.subscribed = true
+      const waiters = this.subscribedWaiters
+      this.subscribedWaiters = []
+      for (const w of waiters) w()
+      if (this.opts.status) {
+        this.publish(
+          this.opts.status.topic,
+          statusPayload(this.opts.status, 'online', Date.now()),
+          {
+            qos: 1,
+            retain: true,
+          },
+        ).catch((e: Error) => this.opts.onError?.(e))
+      }
+    })
+  }
+
+  private onClose(): void {
+    this.subscribed = false
+    const old = this.acks
+    this.generation++
+    this.acks = this.newSequence()
+    // messages of the old connection were not acknowledged: the broker resends them
+    this.gate.dropConnection(old)
+  }
+
+  private nextBackoff(first: boolean): void {
+    const max = this.opts.reconnect?.maxMs ?? 30_000
+    if (!first) this.backoffMs = Math.min(max, this.backoffMs * 2)
+    // jitter: gateways restarted together must not reconnect in lockstep
+    this.client.options.reconnectPeriod = Math.max(
+      10,
+      Math.round(this.backoffMs * (0.75 + Math.random() * 0.5)),
+    )
+  }
+
+  private newSequence(): AckSequence {
+    // a store failure: drop the connection so the broker redelivers what was not acked
+    return new AckSequence(() => this.client?.stream?.destroy())
+  }
+
+  private onPublish(
+    topic: string,
+    payload: Buffer,
+    packet: IPublishPacket,
+    done: (err: Error | number, code?: number) => void,
+  ): void {
+    const qos = packet.qos as QoS
+    if (qos === 2) {
+      // sensor subscriptions are QoS 1, so this is rare: acknowledge through MQTT.js
+      // (it serialises, but keeps QoS 2's PUBREC/PUBREL bookkeeping correct)
+      const ack = this.acks.add((err) => done(err ?? 0))
+      this.gate.offer(this.message(topic, payload, 2, ack), this.acks)
+      return
+    }
+    const generation = this.generation
+    const messageId = packet.messageId!
+    const ack = this.acks.add((err) => {
+      if (err || generation !== this.generation || !this.client.connected) return
+      this.sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true)
+      this.pubacks++
+    })
+    this.gate.offer(this.message(topic, payload, 1, ack), this.acks)
+    done(DEFERRED)
+  }
+
+  private message(
+    topic: string,
+    payload: Buffer,
+    qos: QoS,
+    ack: (err?: Error) => void,
+  ): SensorMessage {
+    return { topic, payload, receivedAt: Date.now(), qos, ack }
+  }
+
+  private publish(topic: string, payload: Buffer | string, o: PublishOptions): Promise<void> {
+    if (this.client.disconnecting || this.client.disconnected) {
+      return Promise.reject(ERR.BROKER_CLOSED(topic))
+    }
+    return this.client.publishAsync(topic, payload, { qos: o.qos, retain: o.retain }).then(
+      () => undefined,
+      (err: Error) => {
+        throw ERR.BROKER_PUBLISH(topic, err.message)
+      },
+    )
+  }
+}
+
+function parseUrl(raw: string): { protocol: 'mqtt' | 'mqtts'; hostname: string; port: number } {
+  let u: URL
+  try {
+    u = new URL(raw)
+  } catch {
+    throw ERR.MQTT_BAD_URL(raw)
+  }
+  if ((u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') || u.hostname === '')
+    throw ERR.MQTT_BAD_URL(raw)
+  const protocol = u.protocol === 'mqtt:' ? 'mqtt' : 'mqtts'
+  const port = u.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(u.port)
+  // URL keeps IPv6 brackets; the socket wants the bare address
+  return { protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port }
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw ERR.MQTT_CA_UNREADABLE(file, err instanceof Error ? err.message : String(err))
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The interfaces between the brokers and the rest of the daemon: sensor messages come in
+ * through a `SensorIntake`, the gateway's own output goes out through a `Publisher`.
+ */
+
+export type QoS = 0 | 1 | 2
+
+/** One sensor PUBLISH, held unacknowledged until `ack()`. */
+export interface SensorMessage {
+  readonly topic: string
+  readonly payload: Buffer
+  /** ms since the epoch. */
+  readonly receivedAt: number
+  readonly qos: QoS
+  /** The publishing sensor's client id (embedded broker only). */
+  readonly clientId?: string
+  /**
+   * `ack()`: stored, acknowledge it (QoS 1 PUBACK goes out now, in receive order).
+   * `ack(err)`: not stored; no PUBACK, the connection is dropped so the sender redelivers.
+   * QoS 0: a no-op. Calling it twice does nothing.
+   */
+  ack(err?: Error): void
+}
+
+export type SensorMessageHandler = (message: SensorMessage) => void
+
+export interface SensorIntake {
+  /** MQTT topic filters that are sensor topics, e.g. `sensors/+/telemetry`. */
+  readonly topics: readonly string[]
+  /** Sets the one handler; messages that arrived before are delivered once started. */
+  onMessage(handler: SensorMessageHandler): void
+  /** Starts delivering (messages held so far go first, in arrival order). */
+  start(): Promise<void>
+  /**
+   * Stops delivering: after it resolves no message reaches the handler. Messages that
+   * arrive later are held unacknowledged. Acks of messages already delivered still work.
+   */
+  stop(): Promise<void>
+}
+
+export interface PublishOptions {
+  readonly qos: QoS
+  readonly retain: boolean
+}
+
+export interface Publisher {
+  /** Resolves when the broker has taken the message (embedded: routed; external: PUBACK). */
+  publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void>
+}

@@ -1,0 +1,35 @@
+/** Why the embedded broker refused a client or one of its packets. */
+export type RefusalReason =
+  | 'bad-credentials'
+  | 'anonymous-refused'
+  | 'acl-publish'
+  | 'acl-subscribe'
+  | 'sys-topic'
+  | 'payload-too-large'
+  | 'rate-limited'
+  | 'not-stored'
+
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'bad-credentials',
+  'anonymous-refused',
+  'acl-publish',
+  'acl-subscribe',
+  'sys-topic',
+  'payload-too-large',
+  'rate-limited',
+  'not-stored',
+]
+
+export interface Refusal {
+  readonly reason: RefusalReason
+  readonly clientId: string
+  readonly username: string | undefined
+  /** The topic or filter concerned; undefined for a refused CONNECT. */
+  readonly topic: string | undefined
+  /** One line for the log, e.g. `payload of 1048576 bytes exceeds 65536`. */
+  readonly detail: string
+  /** What happened to the client: its connection was closed, or only the packet was dropped. */
+  readonly action: 'disconnected' | 'dropped' | 'connack-refused' | 'suback-refused'
+}
+
+export type RefusalListener = (refusal: Refusal) => void
