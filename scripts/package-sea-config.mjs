@@ -1,0 +1,44 @@
+// Writes the sea-config.json for one target: the bundle, the SQLite addon and the
+// device profiles as assets. Keys match SEA_ASSET in src/ops/sea.ts.
+// Usage: node scripts/package-sea-config.mjs <config.json> <bundle> <addon> <devicesDir>
+//        <blob> <useCodeCache: true|false>
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+const [configFile, bundle, addon, devicesDir, blob, codeCache] = process.argv.slice(2)
+if (!configFile || !bundle || !addon || !devicesDir || !blob) {
+  console.error('usage: package-sea-config.mjs <config> <bundle> <addon> <devicesDir> <blob> <cc>')
+  process.exit(2)
+}
+
+const indexFile = `${blob}.devices.json`
+const profiles = existsSync(devicesDir)
+  ? readdirSync(devicesDir)
+      .filter((n) => /\.ya?ml$/.test(n))
+      .sort()
+  : []
+writeFileSync(indexFile, JSON.stringify(profiles))
+
+const assets = {
+  'better_sqlite3.node': resolve(addon),
+  'devices/index.json': resolve(indexFile),
+}
+for (const name of profiles) assets[`devices/${name}`] = resolve(join(devicesDir, name))
+
+writeFileSync(
+  configFile,
+  JSON.stringify(
+    {
+      main: resolve(bundle),
+      output: resolve(blob),
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      // The code cache is V8 bytecode for the build machine's CPU: only for the host arch.
+      useCodeCache: codeCache === 'true',
+      assets,
+    },
+    null,
+    2,
+  ),
+)
+console.log(`sea config: ${configFile} (${profiles.length} device profiles)`)
