@@ -220,17 +220,6 @@ export const ERR = {
   ),
 
   // --- daemon, CLI and operations (src/daemon, src/cli, src/ops) -----------------------
-  // packaging: single executable (src/ops/sea.ts)
-  SEA_ASSET_MISSING: define(
-    'FLX_ERR_SEA_ASSET_MISSING',
-    (key: string) =>
-      `the executable carries no asset "${key}": rebuild it with \`npm run package\``,
-  ),
-  SEA_EXTRACT_FAILED: define(
-    'FLX_ERR_SEA_EXTRACT_FAILED',
-    (what: string, tried: string) =>
-      `cannot extract ${what} from the executable into any of ${tried}: set CACHE_DIRECTORY (systemd: CacheDirectory=floxgate) or XDG_CACHE_HOME to a writable folder that allows executables`,
-  ),
   // operations: health and metrics endpoint (src/ops)
   OPS_HTTP_LISTEN: define(
     'FLX_ERR_OPS_HTTP_LISTEN',
