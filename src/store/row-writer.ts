@@ -34,7 +34,7 @@ export class RowWriter {
   private latest = new Map<number, { ts: number; value: number }>()
 
   constructor(
-    private readonly db: BetterSqlite3.Database,
+    db: BetterSqlite3.Database,
     private readonly outbox: OutboxBudget,
     private readonly deadLetterPayloadMax: number,
   ) {
