@@ -106,6 +106,11 @@ export const ERR = {
 
   // --- config (src/config) -------------------------------------------------------------
   // (config codes go here)
+  CONFIG_INVALID: define(
+    'FLX_ERR_CONFIG_INVALID',
+    (file: string, lines: string, count: number) =>
+      `config ${file} has ${count} problem${count === 1 ? '' : 's'}; fix ${count === 1 ? 'it' : 'them'} (docs/config.md describes every key) and run floxgate check-config again:\n${lines}`,
+  ),
 
   // --- store (src/store) ---------------------------------------------------------------
   // (store codes go here)

@@ -22,6 +22,8 @@ export interface Reading {
   readonly receivedAt: number
   /** True when the payload carried no timestamp and `ts` is the receive time. */
   readonly tsFromReceive: boolean
+  /** The sensor's own message id, when its payload carries one (configured field). */
+  readonly messageId?: string | undefined
 }
 
 /**

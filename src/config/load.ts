@@ -1,0 +1,236 @@
+/**
+ * Reads, validates and resolves the config file into a typed `Config`. All problems are
+ * collected (YAML syntax, schema, cross-references, profiles) and reported together.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import type { z } from 'zod'
+import { ERR } from '../errors.js'
+import type { DeviceProfile } from '../gateway/profile.js'
+import { fillTopic } from '../gateway/topic-pattern.js'
+import { crossCheck } from './cross-check.js'
+import {
+  type ConfigProblem,
+  formatConfigErrors,
+  formatPath,
+  problemsFromIssue,
+} from './problems.js'
+import { builtinProfilesDir, loadProfiles } from './profiles.js'
+import { configSchema, type ParsedConfig } from './schema.js'
+import { readYaml, substituteEnv } from './yaml-source.js'
+
+type Embedded = ParsedConfig['broker']['embedded']
+
+export interface ConfigWarning {
+  /** Stable code, e.g. `FLX_WARN_ANONYMOUS_EXPOSED`. */
+  readonly code: string
+  readonly message: string
+}
+
+/** The validated config with absolute paths, the loaded profiles and warnings to log. */
+export type Config = Omit<ParsedConfig, 'broker'> & {
+  readonly broker: Omit<ParsedConfig['broker'], 'embedded'> & {
+    readonly embedded: Omit<Embedded, 'allowAnonymous'> & { readonly allowAnonymous: boolean }
+  }
+  readonly profiles: ReadonlyMap<string, DeviceProfile>
+  readonly source: { readonly file: string; readonly dir: string }
+  readonly warnings: readonly ConfigWarning[]
+}
+
+export interface LoadConfigOptions {
+  /** Built-in device profiles; default the package's `devices/` folder. */
+  readonly builtinProfilesDir?: string | undefined
+}
+
+export type CheckResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] }
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Validates a config file without throwing: for `floxgate check-config`. */
+export function checkConfig(
+  path: string,
+  env: Env = process.env,
+  opts: LoadConfigOptions = {},
+): CheckResult {
+  const file = resolve(path)
+  const dir = dirname(file)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    return {
+      ok: false,
+      problems: [{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }],
+    }
+  }
+  const src = readYaml(text)
+  if (src.value === undefined) return { ok: false, problems: src.problems }
+
+  const found: Array<{ path: PropertyKey[]; message: string }> = []
+  const raw = substituteEnv(src.value, env, found)
+
+  const builtin = loadProfiles(opts.builtinProfilesDir ?? builtinProfilesDir())
+  const profiles = builtin.profiles
+  const fileProblems = [...builtin.problems]
+  const rawProfilesDir = (raw as { profilesDir?: unknown } | null)?.profilesDir
+  if (typeof rawProfilesDir === 'string' && rawProfilesDir !== '') {
+    const extra = loadProfiles(resolve(dir, rawProfilesDir))
+    for (const [id, p] of extra.profiles) profiles.set(id, p)
+    fileProblems.push(...extra.problems)
+  }
+
+  const parsed = configSchema.safeParse(raw, { reportInput: true })
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) found.push(...problemsFromIssue(issue, keysAt))
+  }
+  found.push(...crossCheck(raw, [...profiles.keys()]))
+
+  const problems: ConfigProblem[] = [
+    ...fileProblems,
+    ...dedupe(found).map((f) => {
+      const pos = src.position(f.path)
+      return { path: formatPath(f.path) || '(top level)', message: f.message, line: pos?.line }
+    }),
+  ]
+  if (!parsed.success || problems.length > 0) return { ok: false, problems }
+  return { ok: true, config: resolveConfig(parsed.data, profiles, file, env) }
+}
+
+/**
+ * Loads and validates `path`. Throws FLX_ERR_CONFIG_INVALID listing every problem as
+ * `path: what is wrong`; `formatConfigErrors` renders the same lines from `checkConfig`.
+ */
+export function loadConfig(
+  path: string,
+  env: Env = process.env,
+  opts: LoadConfigOptions = {},
+): Config {
+  const result = checkConfig(path, env, opts)
+  if (!result.ok)
+    throw ERR.CONFIG_INVALID(
+      resolve(path),
+      formatConfigErrors(result.problems),
+      result.problems.length,
+    )
+  return result.config
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host)
+}
+
+function resolveConfig(
+  c: ParsedConfig,
+  profiles: ReadonlyMap<string, DeviceProfile>,
+  file: string,
+  env: Env,
+): Config {
+  const dir = dirname(file)
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(dir, p))
+  const opt = (p: string | undefined) => (p === undefined ? undefined : at(p))
+  // systemd's StateDirectory= may list several folders, colon-separated; ours is the first.
+  const stateDir = env.STATE_DIRECTORY?.split(':')[0]
+  const dataDir =
+    stateDir !== undefined && stateDir !== '' ? resolve(stateDir) : at(c.gateway.dataDir)
+  const gw = { gateway: c.gateway.id }
+
+  const e = c.broker.embedded
+  const hosts = [
+    e.host,
+    ...(e.tls ? [e.tls.host ?? e.host] : []),
+    ...(e.websocket ? [e.websocket.host ?? e.host] : []),
+  ]
+  const exposed = hosts.filter((h) => !isLoopbackHost(h))
+  const allowAnonymous = e.allowAnonymous ?? exposed.length === 0
+  const warnings: ConfigWarning[] = []
+  if (c.broker.mode === 'embedded' && allowAnonymous && exposed.length > 0) {
+    warnings.push({
+      code: 'FLX_WARN_ANONYMOUS_EXPOSED',
+      message: `broker.embedded.allowAnonymous is true while the broker listens on ${exposed.join(', ')}: any client on the network can publish readings; give devices users and set allowAnonymous: false`,
+    })
+  }
+
+  return {
+    ...c,
+    gateway: { ...c.gateway, dataDir },
+    broker: {
+      ...c.broker,
+      statusTopic: fillTopic(c.broker.statusTopic, gw),
+      embedded: {
+        ...e,
+        allowAnonymous,
+        tls: e.tls && { ...e.tls, cert: at(e.tls.cert), key: at(e.tls.key) },
+      },
+      external: {
+        ...c.broker.external,
+        clientId: c.broker.external.clientId ?? `floxgate-${c.gateway.id}`,
+        caFile: opt(c.broker.external.caFile),
+        certFile: opt(c.broker.external.certFile),
+        keyFile: opt(c.broker.external.keyFile),
+      },
+    },
+    profilesDir: opt(c.profilesDir),
+    alerts: { ...c.alerts, topic: fillTopic(c.alerts.topic, gw) },
+    aggregates: { ...c.aggregates, topic: fillTopic(c.aggregates.topic, gw) },
+    store: {
+      ...c.store,
+      file: isAbsolute(c.store.file) ? c.store.file : resolve(dataDir, c.store.file),
+    },
+    uplink: c.uplink && {
+      ...c.uplink,
+      topicPrefix: fillTopic(c.uplink.topicPrefix, gw),
+      caFile: opt(c.uplink.caFile),
+      clientId: c.uplink.clientId ?? `floxgate-${c.gateway.id}`,
+    },
+    profiles,
+    source: { file, dir },
+    warnings,
+  }
+}
+
+function dedupe<T extends { path: PropertyKey[]; message: string }>(items: T[]): T[] {
+  const seen = new Set<string>()
+  return items.filter((i) => {
+    const key = `${formatPath(i.path)}\u0000${i.message}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/** The keys the schema allows for the object at `path` (for "did you mean"). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = configSchema
+  for (const key of [...path, undefined]) {
+    s = unwrap(s)
+    if (s === undefined) return []
+    if (key === undefined) break
+    const def = s.def as {
+      type: string
+      shape?: Record<string, z.ZodType>
+      element?: z.ZodType
+      valueType?: z.ZodType
+    }
+    if (def.type === 'object') s = def.shape?.[String(key)]
+    else if (def.type === 'array') s = def.element
+    else if (def.type === 'record') s = def.valueType
+    else return []
+  }
+  const def = s?.def as { type: string; shape?: Record<string, unknown> } | undefined
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : []
+}
+
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let cur = s
+  for (let i = 0; i < 10 && cur !== undefined; i++) {
+    const def = cur.def as { type: string; innerType?: z.ZodType; in?: z.ZodType }
+    if (def.innerType !== undefined) cur = def.innerType
+    else if (def.type === 'pipe' && def.in !== undefined) cur = def.in
+    else return cur
+  }
+  return cur
+}

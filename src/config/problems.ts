@@ -1,0 +1,144 @@
+/**
+ * Config problems as `path: what is wrong` lines, built from zod issues, YAML errors and
+ * our own cross-checks. Shared by `loadConfig` and `floxgate check-config`.
+ */
+import type { z } from 'zod'
+
+export interface ConfigProblem {
+  /** Dotted path into the config (`rules[2].high`); empty for file-level problems. */
+  readonly path: string
+  readonly message: string
+  /** 1-based position in the file, when known. */
+  readonly line?: number | undefined
+  readonly col?: number | undefined
+}
+
+/** One line per problem, e.g. `rules[2].high: expected a number, got "thirty" (line 14)`. */
+export function formatConfigErrors(problems: readonly ConfigProblem[]): string {
+  return problems.map(formatProblem).join('\n')
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line === undefined ? '' : ` (line ${p.line})`
+  if (p.path === '') {
+    const pos =
+      p.line === undefined ? '' : `line ${p.line}${p.col === undefined ? '' : `:${p.col}`}: `
+    return `${pos}${p.message}`
+  }
+  return `${p.path}: ${p.message}${where}`
+}
+
+export type PathKey = string | number
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const k of path) {
+    if (typeof k === 'number') out += `[${k}]`
+    else if (typeof k === 'string' && /^[A-Za-z_][\w-]*$/.test(k)) out += out === '' ? k : `.${k}`
+    else out += `[${JSON.stringify(String(k))}]`
+  }
+  return out
+}
+
+/** How a value looks to a person reading the config: `"thirty"`, `70000`, `a list`. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
+  if (v === null) return 'null (an empty value)'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'a mapping'
+  return String(v)
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+  int: 'an integer',
+}
+
+/**
+ * Problems for one zod issue. `keysAt` lists the allowed keys of the object at a path,
+ * for "did you mean" on unknown keys.
+ */
+export function problemsFromIssue(
+  issue: z.core.$ZodIssue,
+  keysAt: (path: readonly PropertyKey[]) => readonly string[],
+): Array<{ path: PropertyKey[]; message: string }> {
+  const path = [...issue.path]
+  const input = (issue as { input?: unknown }).input
+  const got = input === undefined ? '' : `, got ${describeValue(input)}`
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = keysAt(path)
+      return issue.keys.map((key) => ({ path: [...path, key], message: unknownKey(key, allowed) }))
+    }
+    case 'invalid_type':
+      if (input === undefined) return [{ path, message: 'is required' }]
+      return [{ path, message: `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}${got}` }]
+    case 'invalid_value':
+      return [
+        {
+          path,
+          message: `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => String(v)).join(', ')}${got}`,
+        },
+      ]
+    case 'invalid_union':
+      return [{ path, message: `is not valid${got}` }]
+    default:
+      // Our own schema messages start with "expected"; zod's defaults are reworded.
+      if (issue.message.startsWith('expected') || issue.message.startsWith('must')) {
+        return [{ path, message: `${issue.message}${got}` }]
+      }
+      if (issue.code === 'too_small' || issue.code === 'too_big') {
+        const bound = issue.code === 'too_small' ? 'at least' : 'at most'
+        const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum
+        const unit =
+          issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''
+        return [{ path, message: `expected ${bound} ${String(limit)}${unit}${got}` }]
+      }
+      return [
+        {
+          path,
+          message: `${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}${got}`,
+        },
+      ]
+  }
+}
+
+export function unknownKey(key: string, allowed: readonly string[]): string {
+  const guess = closest(key, allowed)
+  if (guess !== undefined) return `unknown key "${key}", did you mean "${guess}"?`
+  if (allowed.length === 0) return `unknown key "${key}"`
+  return `unknown key "${key}" (expected one of: ${allowed.join(', ')})`
+}
+
+/** The candidate nearest to `word` when it is close enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  const w = word.toLowerCase()
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase())
+    if (d < bestDistance) {
+      best = c
+      bestDistance = d
+    }
+  }
+  const limit = Math.max(1, Math.floor(word.length / 3))
+  return bestDistance <= limit ? best : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost)
+    }
+    prev = cur
+  }
+  return prev[b.length]!
+}

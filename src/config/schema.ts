@@ -1,0 +1,335 @@
+/**
+ * The config file's shape, with a default for every key so a tiny file works. Every key
+ * is documented in docs/config.md; keep the two in step.
+ */
+import { hostname } from 'node:os'
+import { z } from 'zod'
+import { METRICS } from '../gateway/reading.js'
+import { topicPatternProblem } from '../gateway/topic-pattern.js'
+import { HUMIDITY_UNITS, PRESSURE_UNITS, TEMPERATURE_UNITS } from '../gateway/units.js'
+
+const int = (min: number, max: number) => {
+  const error = `expected an integer ${min}..${max}`
+  return z.number().int({ error }).min(min, { error }).max(max, { error })
+}
+const nonNegative = z.number().min(0, { error: 'expected a number ≥ 0' })
+const positive = z.number().gt(0, { error: 'expected a number > 0' })
+const text = z.string().min(1, { error: 'expected a non-empty string' })
+const port = int(1, 65535)
+const metric = z.enum(METRICS)
+const severity = z.enum(['warning', 'critical'])
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
+const id = z.string().regex(ID, {
+  error: 'expected letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
+})
+
+/** An MQTT filter (+, # allowed) that may hold `{username}`. */
+const topicFilter = text.refine(
+  (f) =>
+    f
+      .split('/')
+      .every((seg, i, all) =>
+        seg.includes('#') ? seg === '#' && i === all.length - 1 : !seg.includes('+') || seg === '+',
+      ),
+  { error: 'expected an MQTT topic filter ("+" as a whole level, "#" only as the last level)' },
+)
+
+/** An output topic with `{device}`, `{metric}` or `{gateway}` placeholders, no wildcards. */
+const topicTemplate = text.refine((t) => !t.includes('+') && !t.includes('#'), {
+  error: 'expected a topic without the wildcards "+" or "#"',
+})
+
+function defaultGatewayId(): string {
+  const h = hostname()
+    .replace(/[^A-Za-z0-9._:-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+  return h === '' ? 'floxgate' : h
+}
+
+const tls = z.strictObject({
+  port: port.default(8883),
+  host: text.optional(),
+  cert: text,
+  key: text,
+})
+
+const websocket = z.strictObject({
+  host: text.optional(),
+  port: port.default(8080),
+  path: text.default('/mqtt'),
+})
+
+const brokerUser = z.strictObject({
+  username: z.string().regex(/^[^/+#]+$/, {
+    error: 'expected a name without "/", "+" or "#" (it fills {username} in topics)',
+  }),
+  passwordHash: text,
+  publish: z.array(topicFilter).default(['sensors/{username}/#']),
+  subscribe: z.array(topicFilter).default([]),
+})
+
+const embeddedBroker = z.strictObject({
+  host: text.default('127.0.0.1'),
+  port: port.default(1883),
+  tls: tls.optional(),
+  websocket: websocket.optional(),
+  /** Resolved by the loader: default true only on a loopback host. */
+  allowAnonymous: z.boolean().optional(),
+  users: z.array(brokerUser).default([]),
+  maxPayloadBytes: int(16, 256 * 1024 * 1024).default(65536),
+  rateLimit: z
+    .strictObject({
+      messagesPerSecond: nonNegative.default(1000),
+      burst: int(1, 1_000_000_000).default(2000),
+    })
+    .prefault({}),
+})
+
+const mqttUrl = text.refine((u) => /^mqtts?:\/\/[^/]+/.test(u), {
+  error: 'expected an mqtt:// or mqtts:// URL with a host',
+})
+
+const externalBroker = z.strictObject({
+  url: mqttUrl.optional(),
+  username: text.optional(),
+  password: z.string().optional(),
+  clientId: text.optional(),
+  caFile: text.optional(),
+  certFile: text.optional(),
+  keyFile: text.optional(),
+  qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(1),
+})
+
+const fields = z.strictObject({
+  temperature: text.optional(),
+  humidity: text.optional(),
+  pressure: text.optional(),
+  timestamp: text.optional(),
+  messageId: text.optional(),
+})
+
+const units = z.strictObject({
+  temperature: z.enum(TEMPERATURE_UNITS).optional(),
+  humidity: z.enum(HUMIDITY_UNITS).optional(),
+  pressure: z.enum(PRESSURE_UNITS).optional(),
+})
+
+const sensorTopic = z
+  .strictObject({
+    pattern: text,
+    format: z.enum(['json', 'number']).default('json'),
+    metric: metric.optional(),
+    fields: fields.optional(),
+    units: units.optional(),
+  })
+  .superRefine((t, ctx) => {
+    const problem = topicPatternProblem(t.pattern)
+    if (problem !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pattern'],
+        message: `must be a valid pattern: ${problem}`,
+      })
+    const hasMetric = t.pattern.split('/').includes('{metric}')
+    if (t.format === 'number' && !hasMetric && t.metric === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metric'],
+        message: 'must be set for a number topic without a {metric} segment',
+      })
+    }
+    if (t.format === 'json' && (hasMetric || t.metric !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['format'],
+        message: 'must be number for a topic with {metric} or metric:',
+      })
+    }
+  })
+
+const calibration = z.strictObject({
+  temperature: z.number().optional(),
+  humidity: z.number().optional(),
+  pressure: z.number().optional(),
+})
+
+const ruleOverride = z.strictObject({
+  enabled: z.boolean().optional(),
+  high: z.number().optional(),
+  low: z.number().optional(),
+  ratePerMinute: positive.optional(),
+  staleSeconds: positive.optional(),
+  hysteresis: nonNegative.optional(),
+  forSeconds: nonNegative.optional(),
+  count: int(1, 1_000_000).optional(),
+  severity: severity.optional(),
+})
+
+const device = z.strictObject({
+  id,
+  profile: text.default('generic'),
+  name: text.optional(),
+  location: text.optional(),
+  calibration: calibration.prefault({}),
+  rules: z.record(z.string(), ruleOverride).default({}),
+})
+
+const KIND_KEYS = ['high', 'low', 'ratePerMinute', 'staleSeconds'] as const
+
+const rule = z
+  .strictObject({
+    id,
+    metric: metric.optional(),
+    high: z.number().optional(),
+    low: z.number().optional(),
+    ratePerMinute: positive.optional(),
+    staleSeconds: positive.optional(),
+    hysteresis: nonNegative.default(0),
+    forSeconds: nonNegative.default(0),
+    count: int(1, 1_000_000).default(1),
+    severity: severity.default('warning'),
+    windowSeconds: positive.default(60),
+    devices: z.array(text).optional(),
+    profiles: z.array(text).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const kinds = KIND_KEYS.filter((k) => r[k] !== undefined)
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          kinds.length === 0
+            ? 'must set one of high, low, ratePerMinute or staleSeconds'
+            : `must set only one of high, low, ratePerMinute or staleSeconds (has ${kinds.join(', ')})`,
+      })
+    } else if (kinds[0] !== 'staleSeconds' && r.metric === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metric'],
+        message: `must be set for a ${kinds[0]} rule (temperature, humidity or pressure)`,
+      })
+    }
+  })
+
+const DEFAULT_TOPICS = [
+  { pattern: 'sensors/{device}/telemetry', format: 'json' },
+  { pattern: 'sensors/{device}/{metric}', format: 'number' },
+] as const
+
+export const STREAMS = ['readings', 'aggregates', 'alerts', 'dead-letters'] as const
+
+const uplink = z.strictObject({
+  enabled: z.boolean().default(true),
+  url: mqttUrl,
+  topicPrefix: z.string().default('floxgate/{gateway}'),
+  username: text.optional(),
+  password: z.string().optional(),
+  caFile: text.optional(),
+  clientId: text.optional(),
+  streams: z.array(z.enum(STREAMS)).default(['aggregates', 'alerts']),
+  maxBufferMB: positive.default(256),
+  dropPolicy: z.enum(['drop-oldest', 'reject-new']).default('drop-oldest'),
+  ttlHours: nonNegative.default(168),
+  maxReplayPerSecond: nonNegative.default(500),
+  inflight: int(1, 65535).default(64),
+  qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(1),
+})
+
+export const configSchema = z.strictObject({
+  gateway: z
+    .strictObject({
+      id: id.default(defaultGatewayId),
+      dataDir: text.default('./data'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  broker: z
+    .strictObject({
+      mode: z.enum(['embedded', 'external']).default('embedded'),
+      embedded: embeddedBroker.prefault({}),
+      external: externalBroker.prefault({}),
+      statusTopic: topicTemplate.default('floxgate/{gateway}/status'),
+    })
+    .prefault({}),
+  sensors: z
+    .strictObject({
+      topics: z
+        .array(sensorTopic)
+        .min(1)
+        .prefault([...DEFAULT_TOPICS]),
+    })
+    .prefault({}),
+  profilesDir: text.optional(),
+  devices: z.array(device).default([]),
+  unknownDevices: z
+    .strictObject({
+      policy: z.enum(['accept', 'dead-letter']).default('accept'),
+      profile: text.default('generic'),
+      max: int(0, 10_000_000).default(10_000),
+    })
+    .prefault({}),
+  timestamps: z
+    .strictObject({
+      maxFutureSeconds: nonNegative.default(300),
+      maxPastSeconds: nonNegative.default(7 * 24 * 3600),
+    })
+    .prefault({}),
+  rules: z.array(rule).default([]),
+  alerts: z
+    .strictObject({
+      topic: topicTemplate.default('floxgate/alerts/{device}/{metric}'),
+      qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(1),
+      retain: z.boolean().default(true),
+      staleCheckSeconds: positive.default(5),
+    })
+    .prefault({}),
+  aggregates: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      windowSeconds: positive.default(60),
+      graceSeconds: nonNegative.default(2),
+      topic: topicTemplate.default('floxgate/aggregates/{device}/{metric}'),
+      qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(0),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      file: text.default('floxgate.db'),
+      durability: z.enum(['normal', 'full']).default('normal'),
+      batch: z
+        .strictObject({
+          maxRows: int(1, 100_000).default(500),
+          maxDelayMs: int(0, 60_000).default(200),
+        })
+        .prefault({}),
+      retention: z
+        .strictObject({
+          maxAgeDays: positive.default(30),
+          maxSizeMB: positive.default(1024),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  uplink: uplink.optional(),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: text.default('127.0.0.1'),
+      port: int(0, 65535).default(9464),
+    })
+    .prefault({}),
+  watchdog: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      stallSeconds: positive.default(30),
+    })
+    .prefault({}),
+})
+
+export type ParsedConfig = z.output<typeof configSchema>

@@ -1,0 +1,96 @@
+/**
+ * The config file as YAML: syntax errors with line:column, `${VAR}` substitution from
+ * the environment, and the line of any path (so every problem can say where it is).
+ */
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import type { ConfigProblem } from './problems.js'
+
+export interface YamlSource {
+  /** The plain value (undefined when the syntax is broken). */
+  readonly value: unknown
+  readonly problems: ConfigProblem[]
+  /** 1-based line and column of the node at `path` (or of the key, for a missing child). */
+  position(path: readonly PropertyKey[]): { line: number; col: number } | undefined
+}
+
+export function readYaml(text: string): YamlSource {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const problems: ConfigProblem[] = doc.errors.map((e) => {
+    const pos = e.linePos?.[0]
+    return {
+      path: '',
+      message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`,
+      line: pos?.line,
+      col: pos?.col,
+    }
+  })
+  const position = (path: readonly PropertyKey[]) => {
+    let node: unknown = doc.contents
+    let last: Node | undefined = isNode(node) ? node : undefined
+    for (const key of path) {
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
+        )
+        if (pair === undefined) break
+        last = isNode(pair.key) ? pair.key : last
+        node = pair.value
+        if (isNode(node)) last = node
+      } else if (isSeq(node) && typeof key === 'number') {
+        node = node.items[key]
+        if (!isNode(node)) break
+        last = node
+      } else {
+        break
+      }
+    }
+    const offset = last?.range?.[0]
+    return offset === undefined ? undefined : lineCounter.linePos(offset)
+  }
+  if (problems.length > 0) return { value: undefined, problems, position }
+  return { value: doc.toJS() ?? {}, problems, position }
+}
+
+function isNode(v: unknown): v is Node {
+  return isMap(v) || isSeq(v) || isScalar(v)
+}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in every string of `value` from `env`; a
+ * variable that is unset and has no default is a problem at that path.
+ */
+export function substituteEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: Array<{ path: PropertyKey[]; message: string }>,
+  path: PropertyKey[] = [],
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value
+    return value.replace(
+      VAR,
+      (_whole, name: string, hasDefault: string | undefined, dflt: string | undefined) => {
+        const v = env[name]
+        if (v !== undefined && v !== '') return v
+        if (hasDefault !== undefined) return dflt ?? ''
+        problems.push({
+          path,
+          message: `environment variable ${name} is not set (use \${${name}:-default} for a fallback)`,
+        })
+        return ''
+      },
+    )
+  }
+  if (Array.isArray(value))
+    return value.map((v, i) => substituteEnv(v, env, problems, [...path, i]))
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value))
+      out[k] = substituteEnv(v, env, problems, [...path, k])
+    return out
+  }
+  return value
+}

@@ -1,0 +1,120 @@
+/**
+ * Decides whether a parsed reading is valid: calibration applied first, then a finite
+ * value within the device profile's physical range, and a timestamp within the allowed
+ * skew. Valid readings go on to rules, store and aggregation; the rest become dead letters.
+ */
+import type { DeviceDirectory } from './device-directory.js'
+import type { DeadLetter, DeadLetterReason, Reading } from './reading.js'
+import type { ParsedMessage } from './reading-parser.js'
+import { UNIT_LABEL } from './units.js'
+
+export interface TimestampLimits {
+  /** A sensor timestamp more than this ahead of the receive time is refused. */
+  readonly maxFutureSeconds: number
+  /** A sensor timestamp more than this behind the receive time is refused. */
+  readonly maxPastSeconds: number
+}
+
+export interface ClassifierOptions {
+  readonly devices: DeviceDirectory
+  readonly timestamps: TimestampLimits
+}
+
+export interface Refusal {
+  readonly reason: DeadLetterReason
+  readonly detail: string
+}
+
+export interface ClassifiedMessage {
+  /** Valid, calibrated readings. */
+  readonly readings: Reading[]
+  /** The parser's dead letters plus the readings refused here. */
+  readonly deadLetters: DeadLetter[]
+}
+
+export class Classifier {
+  readonly #devices: DeviceDirectory
+  readonly #maxFutureMs: number
+  readonly #maxPastMs: number
+
+  constructor(opts: ClassifierOptions) {
+    this.#devices = opts.devices
+    this.#maxFutureMs = opts.timestamps.maxFutureSeconds * 1000
+    this.#maxPastMs = opts.timestamps.maxPastSeconds * 1000
+  }
+
+  /** The calibrated reading when valid, otherwise why not (a `Refusal` has `reason`). */
+  classify(reading: Reading): Reading | Refusal {
+    const entry = this.#devices.resolve(reading.device)
+    if (entry === undefined) {
+      return { reason: 'unknown-device', detail: this.#devices.refusal(reading.device) }
+    }
+    const spec = entry.profile.metrics[reading.metric]
+    if (spec === undefined) {
+      return {
+        reason: 'unknown-metric',
+        detail: `profile ${entry.profile.id} does not measure ${reading.metric}`,
+      }
+    }
+    const offset = entry.calibration[reading.metric]
+    const value = offset === undefined ? reading.value : reading.value + offset
+    if (!Number.isFinite(value)) {
+      return { reason: 'non-finite', detail: `${reading.metric}: ${value} is not a finite number` }
+    }
+    if (value < spec.min || value > spec.max) {
+      const unit = UNIT_LABEL[reading.metric]
+      return {
+        reason: 'out-of-range',
+        detail: `${reading.metric}: ${round(value)} is outside ${entry.profile.name}'s range ${spec.min}..${spec.max} ${unit}`,
+      }
+    }
+    if (!reading.tsFromReceive) {
+      const skew = reading.ts - reading.receivedAt
+      if (skew > this.#maxFutureMs) {
+        return {
+          reason: 'timestamp-future',
+          detail: `timestamp ${iso(reading.ts)} is ${Math.round(skew / 1000)} s ahead of the gateway clock (limit ${this.#maxFutureMs / 1000} s)`,
+        }
+      }
+      if (-skew > this.#maxPastMs) {
+        return {
+          reason: 'timestamp-past',
+          detail: `timestamp ${iso(reading.ts)} is ${Math.round(-skew / 1000)} s old (limit ${this.#maxPastMs / 1000} s)`,
+        }
+      }
+    }
+    return value === reading.value ? reading : { ...reading, value }
+  }
+
+  /** Classifies every reading of a parsed message, collecting all dead letters. */
+  classifyMessage(msg: ParsedMessage, topic: string, payload: Buffer): ClassifiedMessage {
+    const readings: Reading[] = []
+    let deadLetters = msg.deadLetters
+    for (const r of msg.readings) {
+      const out = this.classify(r)
+      if ('reason' in out) {
+        if (deadLetters === msg.deadLetters) deadLetters = [...msg.deadLetters]
+        deadLetters.push({
+          topic,
+          payload,
+          reason: out.reason,
+          detail: out.detail,
+          device: r.device,
+          receivedAt: r.receivedAt,
+        })
+      } else {
+        readings.push(out)
+      }
+    }
+    return { readings, deadLetters }
+  }
+}
+
+function round(v: number): string {
+  return Math.abs(v) >= 1e6 ? v.toExponential(3) : String(Math.round(v * 1000) / 1000)
+}
+
+function iso(ms: number): string {
+  const d = new Date(ms)
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString()
+}

@@ -1,0 +1,107 @@
+/**
+ * The devices the gateway knows: each configured device with its profile, calibration
+ * and rule overrides, plus the policy for devices nobody configured.
+ */
+import type { DeviceProfile } from './profile.js'
+import type { Metric } from './reading.js'
+import type { RuleOverride } from './rule-spec.js'
+
+export interface DeviceConfig {
+  readonly id: string
+  readonly profile: string
+  readonly name?: string | undefined
+  readonly location?: string | undefined
+  /** Added to the converted value before validation, canonical unit. */
+  readonly calibration: Readonly<Partial<Record<Metric, number>>>
+  readonly rules: Readonly<Record<string, RuleOverride>>
+}
+
+export interface UnknownDevicePolicy {
+  readonly policy: 'accept' | 'dead-letter'
+  /** Profile given to accepted unknown devices. */
+  readonly profile: string
+  /** Unknown devices remembered at most; beyond that they are refused (memory bound). */
+  readonly max: number
+}
+
+export interface DeviceEntry {
+  readonly id: string
+  readonly name: string
+  readonly location: string | undefined
+  readonly profile: DeviceProfile
+  readonly calibration: Readonly<Partial<Record<Metric, number>>>
+  readonly ruleOverrides: Readonly<Record<string, RuleOverride>>
+  /** False for an unknown device accepted with the default profile. */
+  readonly known: boolean
+}
+
+export interface DeviceDirectoryOptions {
+  readonly devices: readonly DeviceConfig[]
+  readonly profiles: ReadonlyMap<string, DeviceProfile>
+  readonly unknownDevices: UnknownDevicePolicy
+}
+
+export class DeviceDirectory {
+  readonly #entries = new Map<string, DeviceEntry>()
+  readonly #configured: DeviceEntry[] = []
+  readonly #policy: UnknownDevicePolicy
+  readonly #defaultProfile: DeviceProfile | undefined
+  #unknownCount = 0
+
+  constructor(opts: DeviceDirectoryOptions) {
+    this.#policy = opts.unknownDevices
+    this.#defaultProfile = opts.profiles.get(opts.unknownDevices.profile)
+    if (opts.unknownDevices.policy === 'accept' && this.#defaultProfile === undefined) {
+      throw new TypeError(`unknown profile "${opts.unknownDevices.profile}" for unknown devices`)
+    }
+    for (const d of opts.devices) {
+      const profile = opts.profiles.get(d.profile)
+      if (profile === undefined) throw new TypeError(`device ${d.id}: unknown profile ${d.profile}`)
+      const entry: DeviceEntry = {
+        id: d.id,
+        name: d.name ?? d.id,
+        location: d.location,
+        profile,
+        calibration: d.calibration,
+        ruleOverrides: d.rules,
+        known: true,
+      }
+      this.#entries.set(d.id, entry)
+      this.#configured.push(entry)
+    }
+  }
+
+  /** The configured devices, in config order. */
+  get configured(): readonly DeviceEntry[] {
+    return this.#configured
+  }
+
+  /** The device, or undefined when it is unknown and the policy refuses it. */
+  resolve(id: string): DeviceEntry | undefined {
+    const hit = this.#entries.get(id)
+    if (hit !== undefined) return hit
+    const profile = this.#defaultProfile
+    if (this.#policy.policy !== 'accept' || profile === undefined) return undefined
+    if (this.#unknownCount >= this.#policy.max) return undefined
+    this.#unknownCount++
+    const entry: DeviceEntry = {
+      id,
+      name: id,
+      location: undefined,
+      profile,
+      calibration: {},
+      ruleOverrides: {},
+      known: false,
+    }
+    this.#entries.set(id, entry)
+    return entry
+  }
+
+  /** Why `id` was refused, for the dead letter's detail. */
+  refusal(id: string): string {
+    if (this.#policy.policy === 'accept') {
+      return `device "${id}" is not configured and ${this.#policy.max} unknown devices are already accepted`
+    }
+    return `device "${id}" is not configured (unknownDevices.policy is dead-letter)`
+  }
+}

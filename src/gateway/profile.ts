@@ -1,0 +1,35 @@
+/**
+ * Device profiles: what a sensor model measures, its physical range per metric and the
+ * payload shape it publishes by default. Loaded from `devices/*.yaml` by the config.
+ */
+import type { Metric } from './reading.js'
+import type { PayloadFields, UnitChoice } from './units.js'
+
+export interface MetricSpec {
+  /** Physical range in the canonical unit; readings outside it are refused. */
+  readonly min: number
+  readonly max: number
+  /** Smallest step the sensor reports, canonical unit (informational). */
+  readonly resolution?: number | undefined
+  /** Typical accuracy, canonical unit (informational). */
+  readonly accuracy?: number | undefined
+}
+
+export interface DeviceProfile {
+  readonly id: string
+  readonly name: string
+  readonly description?: string | undefined
+  readonly metrics: Readonly<Partial<Record<Metric, MetricSpec>>>
+  /** Default JSON field names and units; a sensor topic's own settings take precedence. */
+  readonly payload: {
+    readonly fields: Readonly<Partial<PayloadFields>>
+    readonly units: Readonly<Partial<UnitChoice>>
+  }
+}
+
+/** The metrics a profile measures, in a stable order. */
+export function profileMetrics(profile: DeviceProfile): Metric[] {
+  return (['temperature', 'humidity', 'pressure'] as const).filter(
+    (m) => profile.metrics[m] !== undefined,
+  )
+}
