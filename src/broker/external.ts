@@ -116,6 +116,9 @@ export class ExternalBroker {
       throw ERR.MQTT_CLIENT_INTERNALS('MqttClient._sendPacket')
     }
     this.sendPacket = send.bind(this.client)
+    this.client.on('packetsend', (p) => {
+      if (p.cmd === 'puback') this.pubacks++
+    })
     this.client.on('connect', () => this.onConnect())
     this.client.on('close', () => this.onClose())
     this.client.on('offline', () => this.nextBackoff(true))
@@ -146,7 +149,7 @@ export class ExternalBroker {
     return new ExternalBroker(opts)
   }
 
-  /** PUBACKs written for sensor messages since start (for metrics and tests). */
+  /** PUBACKs this connection has written to the broker since start (for metrics and tests). */
   get acknowledged(): number {
     return this.pubacks
   }
@@ -253,7 +256,6 @@ export class ExternalBroker {
     const ack = this.acks.add((err) => {
       if (err || generation !== this.generation || !this.client.connected) return
       this.sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true)
-      this.pubacks++
     })
     this.gate.offer(this.message(topic, payload, 1, ack), this.acks)
     done(DEFERRED)
