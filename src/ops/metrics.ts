@@ -41,21 +41,21 @@ const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
  * The gateway's Prometheus metrics, in a registry of their own (not prom-client's
  * global one, so two gateways in one test process do not collide).
  *
- * The hot path calls the typed methods below; each caches the labelled child per label
- * value, so an increment is a Map lookup and an addition. Label values are bounded:
- * device class, never device id.
+ * The hot path calls the typed methods below: an increment is a Map lookup and an
+ * addition to a plain number, folded into prom-client at scrape time. Label values are
+ * bounded: device class, never device id.
  */
 export class GatewayMetrics {
   readonly registry: Registry
   readonly #readingsIn: BoundCounter<'device_class'>
-  readonly #stored: Counter
-  readonly #duplicates: Counter
+  readonly #stored: Tally
+  readonly #duplicates: Tally
   readonly #dropped: BoundCounter<'reason'>
   readonly #deadLetters: BoundCounter<'reason'>
   readonly #alertsRaised: BoundCounter<'severity'>
   readonly #alertsCleared: BoundCounter<'severity'>
   readonly #refusals: BoundCounter<'reason'>
-  readonly #uplinkSent: Counter
+  readonly #uplinkSent: Tally
   readonly #commit: Histogram
   readonly #eventLoop: EventLoopLag
   readonly #ownsEventLoop: boolean
@@ -77,16 +77,16 @@ export class GatewayMetrics {
       registry,
       max,
     )
-    this.#stored = new Counter({
-      name: 'floxgate_readings_stored_total',
-      help: 'Readings committed to the local SQLite buffer',
-      registers,
-    })
-    this.#duplicates = new Counter({
-      name: 'floxgate_readings_duplicate_total',
-      help: 'Readings received again (same device, metric and timestamp) and stored once',
-      registers,
-    })
+    this.#stored = new Tally(
+      'floxgate_readings_stored_total',
+      'Readings committed to the local SQLite buffer',
+      registry,
+    )
+    this.#duplicates = new Tally(
+      'floxgate_readings_duplicate_total',
+      'Readings received again (same device, metric and timestamp) and stored once',
+      registry,
+    )
     this.#dropped = new BoundCounter(
       'floxgate_readings_dropped_total',
       'Readings discarded, by reason (buffer full, expired...)',
@@ -122,11 +122,11 @@ export class GatewayMetrics {
       registry,
       max,
     )
-    this.#uplinkSent = new Counter({
-      name: 'floxgate_uplink_sent_total',
-      help: 'Messages acknowledged by the upstream broker',
-      registers,
-    })
+    this.#uplinkSent = new Tally(
+      'floxgate_uplink_sent_total',
+      'Messages acknowledged by the upstream broker',
+      registry,
+    )
     this.#commit = new Histogram({
       name: 'floxgate_store_commit_seconds',
       help: 'Duration of one SQLite commit (one batch of readings)',
@@ -261,36 +261,89 @@ export class GatewayMetrics {
   }
 }
 
-/** A counter with one label, whose children are created once per value and cached. */
+/**
+ * prom-client hashes the label set on every `inc()`, even on a cached child (about
+ * 170 ns). The hot path adds to a plain number instead; the sum moves into the
+ * counter when Prometheus scrapes (prom-client calls `collect()` first).
+ */
+class Tally {
+  #pending = 0
+
+  constructor(name: string, help: string, registry: Registry) {
+    const flush = (c: Counter) => {
+      if (this.#pending > 0) c.inc(this.#pending)
+      this.#pending = 0
+    }
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        flush(this)
+      },
+    })
+  }
+
+  inc(n: number): void {
+    this.#pending += n
+  }
+}
+
+interface Cell {
+  pending: number
+  readonly child: Counter.Internal
+}
+
+/** A `Tally` with one label; a cell per label value, created once. */
 class BoundCounter<L extends string> {
   readonly #counter: Counter<L>
   readonly #label: L
-  readonly #children = new Map<string, Counter.Internal>()
+  readonly #cells = new Map<string, Cell>()
   readonly #max: number
-  #other: Counter.Internal | undefined
+  #other: Cell | undefined
 
   constructor(name: string, help: string, label: L, registry: Registry, max: number) {
-    this.#counter = new Counter({ name, help, labelNames: [label], registers: [registry] })
+    const flush = () => {
+      for (const cell of this.#cells.values()) this.#flushCell(cell)
+      if (this.#other !== undefined) this.#flushCell(this.#other)
+    }
+    this.#counter = new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        flush()
+      },
+    })
     this.#label = label
     this.#max = max
   }
 
   inc(value: string, n: number): void {
-    let child = this.#children.get(value)
-    if (child === undefined) {
-      if (this.#children.size < this.#max) {
-        child = this.#child(value)
-        this.#children.set(value, child)
+    let cell = this.#cells.get(value)
+    if (cell === undefined) {
+      if (this.#cells.size < this.#max) {
+        cell = this.#cell(value)
+        this.#cells.set(value, cell)
       } else {
         // Past the bound, new values share one series instead of growing memory forever.
-        this.#other ??= this.#child('other')
-        child = this.#other
+        this.#other ??= this.#cell('other')
+        cell = this.#other
       }
     }
-    child.inc(n)
+    cell.pending += n
   }
 
-  #child(value: string): Counter.Internal {
-    return this.#counter.labels({ [this.#label]: value } as LabelValues<L>)
+  #cell(value: string): Cell {
+    const child = this.#counter.labels({ [this.#label]: value } as LabelValues<L>)
+    // Zero, so the series shows up at the next scrape even before it counts anything.
+    child.inc(0)
+    return { pending: 0, child }
+  }
+
+  #flushCell(cell: Cell): void {
+    if (cell.pending > 0) cell.child.inc(cell.pending)
+    cell.pending = 0
   }
 }

@@ -52,6 +52,20 @@ describe('GatewayMetrics', () => {
     expect(t).not.toMatch(/^process_cpu/m)
   })
 
+  it('keeps counting across scrapes (hot-path sums fold in at each scrape)', async () => {
+    const m = new GatewayMetrics({ defaultMetrics: false })
+    metrics = m
+    m.readingIn('dht22', 2)
+    m.stored(2)
+    expect(sample(await m.text(), 'floxgate_readings_stored_total')).toBe(2)
+    m.readingIn('dht22', 3)
+    m.stored(3)
+    const t = await m.text()
+    expect(sample(t, 'floxgate_readings_in_total{device_class="dht22"}')).toBe(5)
+    expect(sample(t, 'floxgate_readings_stored_total')).toBe(5)
+    expect(sample(await m.text(), 'floxgate_readings_stored_total')).toBe(5)
+  })
+
   it('reads the gauges from the sources at scrape time', async () => {
     let rows = 10
     const m = new GatewayMetrics({
