@@ -1,0 +1,151 @@
+import { execFileSync } from 'node:child_process'
+import { chmodSync } from 'node:fs'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ExternalBroker } from '../../src/broker/external.js'
+import type { SensorMessage } from '../../src/broker/intake.js'
+import { ERR, isError } from '../../src/errors.js'
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
+import { freePort } from '../helpers/net.js'
+import { tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
+
+describe('external broker intake (Mosquitto)', () => {
+  let mosq: Mosquitto | undefined
+  let gw: ExternalBroker | undefined
+  const clients: MqttClient[] = []
+  const cleanups: Array<() => void> = []
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)))
+    await gw?.close()
+    await mosq?.close()
+    for (const c of cleanups.splice(0)) c()
+  })
+
+  async function sensor(port: number): Promise<MqttClient> {
+    const c = await mqtt.connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 0 })
+    clients.push(c)
+    return c
+  }
+
+  function gateway(url: string, extra: Partial<Parameters<typeof ExternalBroker.connect>[0]> = {}) {
+    gw = ExternalBroker.connect({
+      url,
+      clientId: 'floxgate-ext-test',
+      sensorTopics: ['sensors/+/telemetry'],
+      reconnect: { initialMs: 50, maxMs: 200 },
+      ...extra,
+    })
+    return gw
+  }
+
+  it('keeps many messages in flight unacknowledged at once (acks are not serialised)', async () => {
+    mosq = await startMosquitto()
+    const g = gateway(mosq.url)
+    const got: SensorMessage[] = []
+    g.intake.onMessage((m) => got.push(m))
+    await g.intake.start()
+    await g.whenConnected()
+    const s = await sensor(mosq.port)
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        s.publishAsync('sensors/d/telemetry', `m${i}`, { qos: 1 }),
+      ),
+    )
+    await waitFor(() => got.length === 200, { what: '200 unacknowledged deliveries' })
+    expect(g.acknowledged).toBe(0)
+    for (const m of got) m.ack()
+    await waitFor(() => g.acknowledged === 200, { what: '200 PUBACKs' })
+    expect(got.map((m) => m.payload.toString())).toEqual(
+      Array.from({ length: 200 }, (_, i) => `m${i}`),
+    )
+  })
+
+  it('ack(err) drops the connection and Mosquitto redelivers the message', async () => {
+    mosq = await startMosquitto()
+    const g = gateway(mosq.url)
+    const got: SensorMessage[] = []
+    g.intake.onMessage((m) => got.push(m))
+    await g.intake.start()
+    await g.whenConnected()
+    const s = await sensor(mosq.port)
+    await s.publishAsync('sensors/d/telemetry', 'again', { qos: 1 })
+    await waitFor(() => got.length === 1)
+    got[0]!.ack(new Error('disk full'))
+    await waitFor(() => got.length === 2, { what: 'redelivery after reconnect' })
+    expect(got[1]!.payload.toString()).toBe('again')
+    got[1]!.ack()
+    await waitFor(() => g.acknowledged === 1)
+  })
+
+  it('publishes a retained online status, and the Last Will says offline when the gateway dies', async () => {
+    mosq = await startMosquitto()
+    const g = gateway(mosq.url, { status: { topic: 'floxgate/status', gatewayId: 'gw-ext' } })
+    await g.whenConnected()
+    const watcher = await sensor(mosq.port)
+    const states: string[] = []
+    watcher.on('message', (_t, p) => states.push(JSON.parse(p.toString()).state))
+    await watcher.subscribeAsync('floxgate/status', { qos: 1 })
+    await waitFor(() => states[0] === 'online', { what: 'online' })
+    // no DISCONNECT packet: the broker must publish the will
+    const stream = (g as unknown as { client: MqttClient }).client.stream
+    stream.destroy()
+    await waitFor(() => states.includes('offline'), { what: 'Last Will' })
+  })
+
+  it('connects over mqtts:// with a CA file', async () => {
+    const tmp = tempDir('floxgate-mqtts-')
+    cleanups.push(tmp.cleanup)
+    const cert = join(tmp.dir, 'cert.pem')
+    const key = join(tmp.dir, 'key.pem')
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    )
+    // Mosquitto started as root drops to its own user, which must read these test files
+    chmodSync(tmp.dir, 0o755)
+    for (const f of [cert, key]) chmodSync(f, 0o644)
+    const tlsPort = await freePort()
+    mosq = await startMosquitto({
+      extraConfig: [`listener ${tlsPort} 127.0.0.1`, `certfile ${cert}`, `keyfile ${key}`],
+    })
+    const g = gateway(`mqtts://127.0.0.1:${tlsPort}`, { caFile: cert })
+    const got: SensorMessage[] = []
+    g.intake.onMessage((m) => got.push(m))
+    await g.intake.start()
+    await g.whenConnected()
+    const s = await sensor(mosq.port)
+    await s.publishAsync('sensors/d/telemetry', 'via-tls', { qos: 1 })
+    await waitFor(() => got.length === 1)
+    expect(got[0]!.payload.toString()).toBe('via-tls')
+  })
+
+  it('refuses a URL that is not mqtt:// or mqtts://, and an unreadable CA file', () => {
+    expect(() => gateway('http://127.0.0.1:1883')).toThrow(
+      expect.toSatisfy((e: unknown) => isError(e, ERR.MQTT_BAD_URL)),
+    )
+    gw = undefined
+    expect(() => gateway('mqtts://127.0.0.1:1', { caFile: '/nonexistent/ca.pem' })).toThrow(
+      expect.toSatisfy((e: unknown) => isError(e, ERR.MQTT_CA_UNREADABLE)),
+    )
+    gw = undefined
+  })
+})
