@@ -28,6 +28,8 @@ export interface StoreOptions {
   readonly nativeBinding?: string
   readonly logger?: StoreLogger
   readonly integrityCheck?: 'quick' | 'none'
+  /** For the CLI (`export`, `status`) beside a running daemon: queries only, writes fail. */
+  readonly readonly?: boolean
   /** Group commit: at most this many rows per transaction (default 500)... */
   readonly batchMaxRows?: number
   /** ...and at most this long before a write is committed (default 50 ms). */

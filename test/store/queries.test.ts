@@ -124,3 +124,26 @@ describe('queries', () => {
     expect(t.store.counts().deadLetters).toBe(1)
   })
 })
+
+describe('a read-only store beside the writer', () => {
+  it('streams rows the daemon committed while the daemon keeps writing', () => {
+    const t = tempStore()
+    cleanups.push(t.cleanup)
+    for (let i = 0; i < 100; i++) t.store.write({ kind: 'reading', reading: reading('d1', T0 + i) })
+    t.store.flush()
+    const reader = openStore({ file: t.file, readonly: true })
+    cleanups.unshift(() => reader.close())
+    let n = 0
+    for (const r of reader.readings(T0, T0 + 1000)) {
+      if (n === 0) {
+        t.store.write({ kind: 'reading', reading: reading('d1', T0 + 500) })
+        t.store.flush()
+      }
+      expect(r.device).toBe('d1')
+      n++
+    }
+    expect(n).toBeGreaterThanOrEqual(100)
+    expect(reader.counts().readings).toBe(101)
+    expect(reader.health().ok).toBe(true)
+  })
+})
