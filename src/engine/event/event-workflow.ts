@@ -146,18 +146,19 @@ export class EventDrivenWorkflow<E, C, A extends string> {
     }
   }
 
-  /** Steps hold their routes directly, so the run loop follows a path with one Map lookup a hop. */
+  /** Steps hold their routes directly, so the run loop follows a path without a lookup by id. */
   private compile(): Step<E, C, A>[] {
     const steps = new Map<string, Step<E, C, A>>()
     for (const [id, node] of this.nodes) {
-      steps.set(id, { id, node, routes: new Map(), onError: undefined })
+      steps.set(id, { id, node, actions: [], targets: [], onError: undefined })
     }
     for (const [from, byAction] of this.routes) {
       const step = steps.get(from)!
       for (const [action, to] of byAction) {
         // A returned 'error' action follows the same route as a thrown error.
         if (action === 'error') step.onError = steps.get(to)
-        step.routes.set(action, steps.get(to)!)
+        step.actions.push(action)
+        step.targets.push(steps.get(to)!)
       }
     }
     return [...steps.values()]

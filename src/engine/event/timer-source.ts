@@ -72,6 +72,11 @@ export class TimerEventSource implements EventDrivenNode<TimerTick, unknown, 'de
     return { kind: 'tick', timer: this.id, at, seq: this.seq, missed }
   }
 
+  /** Ticks fired and not yet taken (merged into one event; 0 when none waits). */
+  get backlog(): number {
+    return this.pending ? this.pending.missed + 1 : 0
+  }
+
   pollEvent(): TimerTick | NoEvent {
     const p = this.pending
     if (!p) return NO_EVENT
