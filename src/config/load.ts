@@ -87,13 +87,13 @@ export function checkConfig(
   }
   found.push(...crossCheck(raw, [...profiles.keys()]))
 
-  const problems: ConfigProblem[] = [
-    ...fileProblems,
-    ...dedupe(found).map((f) => {
-      const pos = src.position(f.path)
-      return { path: formatPath(f.path) || '(top level)', message: f.message, line: pos?.line }
-    }),
-  ]
+  const located = dedupe(found).map((f): ConfigProblem => {
+    const pos = src.position(f.path)
+    return { path: formatPath(f.path) || '(top level)', message: f.message, line: pos?.line }
+  })
+  // In file order, so the list reads top to bottom like the file (sort is stable).
+  located.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER))
+  const problems: ConfigProblem[] = [...fileProblems, ...located]
   if (!parsed.success || problems.length > 0) return { ok: false, problems }
   return { ok: true, config: resolveConfig(parsed.data, profiles, file, env) }
 }

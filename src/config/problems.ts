@@ -88,9 +88,9 @@ export function problemsFromIssue(
       return [{ path, message: `is not valid${got}` }]
     default:
       // Our own schema messages start with "expected"; zod's defaults are reworded.
-      if (issue.message.startsWith('expected') || issue.message.startsWith('must')) {
-        return [{ path, message: `${issue.message}${got}` }]
-      }
+      // Our cross-field checks say "must ..." about a whole mapping: its value says nothing.
+      if (issue.message.startsWith('must')) return [{ path, message: issue.message }]
+      if (issue.message.startsWith('expected')) return [{ path, message: `${issue.message}${got}` }]
       if (issue.code === 'too_small' || issue.code === 'too_big') {
         const bound = issue.code === 'too_small' ? 'at least' : 'at most'
         const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum
@@ -130,15 +130,21 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return bestDistance <= limit ? best : undefined
 }
 
+/** Edits (insert, delete, replace, swap of neighbours) turning `a` into `b`. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)]
   for (let i = 1; i <= a.length; i++) {
     const cur = [i]
+    const prev = rows[i - 1]!
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost)
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1)
+      }
+      cur[j] = d
     }
-    prev = cur
+    rows.push(cur)
   }
-  return prev[b.length]!
+  return rows[a.length]![b.length]!
 }

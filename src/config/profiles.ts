@@ -10,6 +10,7 @@ import { z } from 'zod'
 import type { DeviceProfile } from '../gateway/profile.js'
 import { HUMIDITY_UNITS, PRESSURE_UNITS, TEMPERATURE_UNITS } from '../gateway/units.js'
 import { type ConfigProblem, formatPath, problemsFromIssue } from './problems.js'
+import { yamlProblem } from './yaml-source.js'
 
 /**
  * The profiles shipped with floxgate: `devices/` at the package root, found from this
@@ -89,9 +90,13 @@ export function loadProfiles(dir: string): LoadedProfiles {
   for (const name of names) {
     const file = join(dir, name)
     const id = name.replace(/\.ya?ml$/, '')
-    const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false })
+    const doc = parseDocument(readFileSync(file, 'utf8'), { uniqueKeys: true })
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) problems.push({ path: '', message: `${file}: ${e.message}` })
+      for (const e of doc.errors) {
+        const p = yamlProblem(e)
+        const at = p.line === undefined ? '' : `:${p.line}:${p.col ?? 1}`
+        problems.push({ path: '', message: `${file}${at}: ${p.message}` })
+      }
       continue
     }
     const parsed = profileSchema.safeParse(doc.toJS(), { reportInput: true })

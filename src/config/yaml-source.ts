@@ -2,7 +2,16 @@
  * The config file as YAML: syntax errors with line:column, `${VAR}` substitution from
  * the environment, and the line of any path (so every problem can say where it is).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  type YAMLError,
+} from 'yaml'
 import type { ConfigProblem } from './problems.js'
 
 export interface YamlSource {
@@ -15,16 +24,8 @@ export interface YamlSource {
 
 export function readYaml(text: string): YamlSource {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
-  const problems: ConfigProblem[] = doc.errors.map((e) => {
-    const pos = e.linePos?.[0]
-    return {
-      path: '',
-      message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`,
-      line: pos?.line,
-      col: pos?.col,
-    }
-  })
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true })
+  const problems: ConfigProblem[] = doc.errors.map(yamlProblem)
   const position = (path: readonly PropertyKey[]) => {
     let node: unknown = doc.contents
     let last: Node | undefined = isNode(node) ? node : undefined
@@ -50,6 +51,17 @@ export function readYaml(text: string): YamlSource {
   }
   if (problems.length > 0) return { value: undefined, problems, position }
   return { value: doc.toJS() ?? {}, problems, position }
+}
+
+/** A YAML parse error as a problem with its position (yaml's message minus the snippet). */
+export function yamlProblem(e: YAMLError): ConfigProblem {
+  const pos = e.linePos?.[0]
+  return {
+    path: '',
+    message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`,
+    line: pos?.line,
+    col: pos?.col,
+  }
 }
 
 function isNode(v: unknown): v is Node {

@@ -1,0 +1,40 @@
+/**
+ * The gateway's pure logic built from a validated config: the daemon wraps these into
+ * engine nodes. One device directory is shared so all parts agree on profiles.
+ */
+import type { Config } from '../config/load.js'
+import { AlertRules } from './alert-rules.js'
+import { Classifier } from './classifier.js'
+import { DeviceDirectory } from './device-directory.js'
+import { ReadingParser } from './reading-parser.js'
+import { WindowAggregator } from './window-aggregator.js'
+
+export interface GatewayParts {
+  readonly devices: DeviceDirectory
+  readonly parser: ReadingParser
+  readonly classifier: Classifier
+  readonly rules: AlertRules
+  readonly aggregator: WindowAggregator
+}
+
+export function buildGatewayParts(config: Config, now = Date.now()): GatewayParts {
+  const devices = new DeviceDirectory({
+    devices: config.devices,
+    profiles: config.profiles,
+    unknownDevices: config.unknownDevices,
+  })
+  return {
+    devices,
+    parser: new ReadingParser({
+      topics: config.sensors.topics,
+      devices,
+      maxPayloadBytes: config.broker.embedded.maxPayloadBytes,
+    }),
+    classifier: new Classifier({ devices, timestamps: config.timestamps }),
+    rules: new AlertRules({ gateway: config.gateway.id, rules: config.rules, devices, now }),
+    aggregator: new WindowAggregator({
+      windowMs: config.aggregates.windowSeconds * 1000,
+      graceMs: config.aggregates.graceSeconds * 1000,
+    }),
+  }
+}

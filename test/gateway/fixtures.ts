@@ -1,0 +1,60 @@
+import { builtinProfilesDir, loadProfiles } from '../../src/config/profiles.js'
+import {
+  type DeviceConfig,
+  DeviceDirectory,
+  type UnknownDevicePolicy,
+} from '../../src/gateway/device-directory.js'
+import type { DeviceProfile } from '../../src/gateway/profile.js'
+import type { Reading } from '../../src/gateway/reading.js'
+import type { RuleConfig } from '../../src/gateway/rule-spec.js'
+
+/** The shipped profiles from devices/, loaded once. */
+export const PROFILES: ReadonlyMap<string, DeviceProfile> = (() => {
+  const { profiles, problems } = loadProfiles(builtinProfilesDir())
+  if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('\n'))
+  return profiles
+})()
+
+export function device(
+  id: string,
+  profile: string,
+  extra: Partial<DeviceConfig> = {},
+): DeviceConfig {
+  return { id, profile, calibration: {}, rules: {}, ...extra }
+}
+
+export function directory(
+  devices: DeviceConfig[],
+  unknown: Partial<UnknownDevicePolicy> = {},
+): DeviceDirectory {
+  return new DeviceDirectory({
+    devices,
+    profiles: PROFILES,
+    unknownDevices: { policy: 'accept', profile: 'generic', max: 1000, ...unknown },
+  })
+}
+
+export function rule(r: Partial<RuleConfig> & { id: string }): RuleConfig {
+  return { hysteresis: 0, forSeconds: 0, count: 1, severity: 'warning', windowSeconds: 60, ...r }
+}
+
+export function reading(
+  device: string,
+  value: number,
+  ts: number,
+  metric: Reading['metric'] = 'temperature',
+): Reading {
+  return { device, metric, value, ts, receivedAt: ts, tsFromReceive: false }
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so noisy tests are repeatable. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
