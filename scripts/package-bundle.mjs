@@ -8,7 +8,7 @@ if (!entry || !outfile) {
   process.exit(2)
 }
 
-const result = await build({
+await build({
   entryPoints: [entry],
   outfile,
   bundle: true,
@@ -30,8 +30,4 @@ const result = await build({
   },
   legalComments: 'none',
   logLevel: 'warning',
-  metafile: true,
 })
-
-const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0)
-console.log(`bundle: ${outfile} (${(bytes / 1e6).toFixed(1)} MB)`)

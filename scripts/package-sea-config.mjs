@@ -33,7 +33,8 @@ writeFileSync(
       output: resolve(blob),
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
-      // The code cache is V8 bytecode for the build machine's CPU: only for the host arch.
+      // V8 bytecode made by the Node that runs this config: package.sh enables it only
+      // when that Node is the target's (native, or arm64 under qemu).
       useCodeCache: codeCache === 'true',
       assets,
     },

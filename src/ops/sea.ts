@@ -179,6 +179,8 @@ export function extractFolder(
       rmSync(tmp, { recursive: true, force: true })
       mkdirSync(tmp, { recursive: true, mode: 0o700 })
       for (const [n, b] of sorted) writeFileSync(join(tmp, n), b)
+      // A folder a crash left half written would block the rename: replace it.
+      if (existsSync(target)) rmSync(target, { recursive: true, force: true })
       try {
         renameSync(tmp, target)
       } catch (err) {
