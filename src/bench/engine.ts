@@ -110,8 +110,36 @@ async function engineRound(n: number, capacity: number): Promise<[number, Stats]
   return [ns, stats]
 }
 
-/** The baseline: the best plain loop, draining without a promise when events are ready. */
+/**
+ * The issue's baseline: the same four functions in a plain async loop over the same
+ * channel, one `await receive()` per event.
+ */
 async function baselineRound(n: number, capacity: number): Promise<[number, Stats]> {
+  const src = new ChannelEventSource<BenchEvent>(capacity, 'bench-source')
+  const stats = newStats()
+  const t0 = process.hrtime.bigint()
+  const consume = async () => {
+    for (;;) {
+      const e = await src.channel.receive()
+      if (e === SOURCE_CLOSED) return
+      const r = parse(e as Raw)
+      classify(r)
+      aggregate(r, stats)
+      store(r, stats)
+    }
+  }
+  await Promise.all([consume(), produce(src, n)])
+  const ns = Number(process.hrtime.bigint() - t0)
+  if (stats.stored !== n) throw new Error(`baseline round wrong: stored=${stats.stored}`)
+  return [ns, stats]
+}
+
+/**
+ * A stricter reference, not the target: the loop drains ready events without a promise,
+ * and V8 inlines all four functions into it (and removes the parsed object), which no
+ * engine dispatching to nodes it does not know can do.
+ */
+async function drainRound(n: number, capacity: number): Promise<[number, Stats]> {
   const src = new ChannelEventSource<BenchEvent>(capacity, 'bench-source')
   const ch = src.channel
   const stats = newStats()
@@ -132,28 +160,7 @@ async function baselineRound(n: number, capacity: number): Promise<[number, Stat
   }
   await Promise.all([consume(), produce(src, n)])
   const ns = Number(process.hrtime.bigint() - t0)
-  if (stats.stored !== n) throw new Error(`baseline round wrong: stored=${stats.stored}`)
-  return [ns, stats]
-}
-
-/** A naive baseline for reference: one `await receive()` per event. */
-async function naiveRound(n: number, capacity: number): Promise<[number, Stats]> {
-  const src = new ChannelEventSource<BenchEvent>(capacity, 'bench-source')
-  const stats = newStats()
-  const t0 = process.hrtime.bigint()
-  const consume = async () => {
-    for (;;) {
-      const e = await src.channel.receive()
-      if (e === SOURCE_CLOSED) return
-      const r = parse(e as Raw)
-      classify(r)
-      aggregate(r, stats)
-      store(r, stats)
-    }
-  }
-  await Promise.all([consume(), produce(src, n)])
-  const ns = Number(process.hrtime.bigint() - t0)
-  if (stats.stored !== n) throw new Error(`naive round wrong: stored=${stats.stored}`)
+  if (stats.stored !== n) throw new Error(`drain round wrong: stored=${stats.stored}`)
   return [ns, stats]
 }
 
@@ -163,40 +170,45 @@ const median = (xs: number[]) => {
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.env.BENCH_EVENTS ?? 1_000_000)
+  const n = Number(process.env.BENCH_EVENTS ?? 2_000_000)
   const rounds = Number(process.env.BENCH_ROUNDS ?? 7)
   const capacity = Number(process.env.BENCH_CAPACITY ?? 1024)
   console.log(
-    `floxgate engine bench: ${n} events/round, ${rounds} rounds, channel capacity ${capacity}, node ${process.version}`,
+    `floxgate engine bench: ${n} events/round, ${rounds} rounds (median), channel capacity ${capacity}, node ${process.version}`,
   )
-  // Warm-up so the JIT has compiled all three loops before timing.
+  // Warm-up so the JIT has compiled every loop before timing.
   const warm = Math.min(n, 200_000)
   await engineRound(warm, capacity)
   await baselineRound(warm, capacity)
-  await naiveRound(warm, capacity)
+  await drainRound(warm, capacity)
   const eng: number[] = []
   const base: number[] = []
-  const naive: number[] = []
+  const drain: number[] = []
   for (let i = 0; i < rounds; i++) {
     eng.push((await engineRound(n, capacity))[0])
     base.push((await baselineRound(n, capacity))[0])
-    naive.push((await naiveRound(n, capacity))[0])
+    drain.push((await drainRound(n, capacity))[0])
   }
   const row = (name: string, xs: number[]) => {
     const ns = median(xs) / n
     console.log(
-      `${name.padEnd(28)} ${Math.round(1e9 / ns)
+      `${name.padEnd(44)} ${Math.round(1e9 / ns)
         .toLocaleString('en-US')
-        .padStart(12)} events/s ${ns.toFixed(1).padStart(8)} ns/event`,
+        .padStart(12)} events/s ${ns.toFixed(1).padStart(7)} ns/event`,
     )
     return ns
   }
-  const e = row('engine (source + 4 nodes)', eng)
-  const b = row('baseline (plain loop, poll)', base)
-  const v = row('naive loop (await each)', naive)
-  console.log(`engine / baseline: ${(e / b).toFixed(2)}x   engine / naive: ${(e / v).toFixed(2)}x`)
-  const ok = 1e9 / e >= 1_000_000 && e / b <= 2
-  console.log(`target (>= 1,000,000 events/s and <= 2x baseline): ${ok ? 'met' : 'NOT met'}`)
+  const e = row('engine: channel source + 4 nodes', eng)
+  const b = row('baseline: plain async loop (await each)', base)
+  const d = row('reference: drain loop, all 4 inlined', drain)
+  console.log(
+    `engine / baseline: ${(e / b).toFixed(2)}x   engine / reference: ${(e / d).toFixed(2)}x`,
+  )
+  const rate = 1e9 / e >= 1_000_000
+  const ratio = e / b <= 2
+  console.log(
+    `target: >= 1,000,000 events/s ${rate ? 'met' : 'NOT met'}; <= 2x baseline ${ratio ? 'met' : 'NOT met'}`,
+  )
 }
 
 main().catch((err: unknown) => {
