@@ -4,12 +4,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import type { z } from 'zod'
 import { ERR } from '../errors.js'
 import type { DeviceProfile } from '../gateway/profile.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import { crossCheck } from './cross-check.js'
 import {
+  allowedKeys,
   type ConfigProblem,
   formatConfigErrors,
   formatPath,
@@ -83,7 +83,9 @@ export function checkConfig(
 
   const parsed = configSchema.safeParse(raw, { reportInput: true })
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) found.push(...problemsFromIssue(issue, keysAt))
+    for (const issue of parsed.error.issues) {
+      found.push(...problemsFromIssue(issue, (path) => allowedKeys(configSchema, path)))
+    }
   }
   found.push(...crossCheck(raw, [...profiles.keys()]))
 
@@ -200,37 +202,4 @@ function dedupe<T extends { path: PropertyKey[]; message: string }>(items: T[]):
     seen.add(key)
     return true
   })
-}
-
-/** The keys the schema allows for the object at `path` (for "did you mean"). */
-function keysAt(path: readonly PropertyKey[]): string[] {
-  let s: z.ZodType | undefined = configSchema
-  for (const key of [...path, undefined]) {
-    s = unwrap(s)
-    if (s === undefined) return []
-    if (key === undefined) break
-    const def = s.def as {
-      type: string
-      shape?: Record<string, z.ZodType>
-      element?: z.ZodType
-      valueType?: z.ZodType
-    }
-    if (def.type === 'object') s = def.shape?.[String(key)]
-    else if (def.type === 'array') s = def.element
-    else if (def.type === 'record') s = def.valueType
-    else return []
-  }
-  const def = s?.def as { type: string; shape?: Record<string, unknown> } | undefined
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : []
-}
-
-function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
-  let cur = s
-  for (let i = 0; i < 10 && cur !== undefined; i++) {
-    const def = cur.def as { type: string; innerType?: z.ZodType; in?: z.ZodType }
-    if (def.innerType !== undefined) cur = def.innerType
-    else if (def.type === 'pipe' && def.in !== undefined) cur = def.in
-    else return cur
-  }
-  return cur
 }

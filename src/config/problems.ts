@@ -148,3 +148,36 @@ function editDistance(a: string, b: string): number {
   }
   return rows[a.length]![b.length]!
 }
+
+/** The keys the schema allows for the object at `path` (for "did you mean"). */
+export function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = schema
+  for (const key of [...path, undefined]) {
+    s = unwrap(s)
+    if (s === undefined) return []
+    if (key === undefined) break
+    const def = s.def as {
+      type: string
+      shape?: Record<string, z.ZodType>
+      element?: z.ZodType
+      valueType?: z.ZodType
+    }
+    if (def.type === 'object') s = def.shape?.[String(key)]
+    else if (def.type === 'array') s = def.element
+    else if (def.type === 'record') s = def.valueType
+    else return []
+  }
+  const def = s?.def as { type: string; shape?: Record<string, unknown> } | undefined
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : []
+}
+
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let cur = s
+  for (let i = 0; i < 10 && cur !== undefined; i++) {
+    const def = cur.def as { type: string; innerType?: z.ZodType; in?: z.ZodType }
+    if (def.innerType !== undefined) cur = def.innerType
+    else if (def.type === 'pipe' && def.in !== undefined) cur = def.in
+    else return cur
+  }
+  return cur
+}

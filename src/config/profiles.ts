@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml'
 import { z } from 'zod'
 import type { DeviceProfile } from '../gateway/profile.js'
 import { HUMIDITY_UNITS, PRESSURE_UNITS, TEMPERATURE_UNITS } from '../gateway/units.js'
-import { type ConfigProblem, formatPath, problemsFromIssue } from './problems.js'
+import { allowedKeys, type ConfigProblem, formatPath, problemsFromIssue } from './problems.js'
 import { yamlProblem } from './yaml-source.js'
 
 /**
@@ -102,7 +102,7 @@ export function loadProfiles(dir: string): LoadedProfiles {
     const parsed = profileSchema.safeParse(doc.toJS(), { reportInput: true })
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        for (const p of problemsFromIssue(issue, () => [])) {
+        for (const p of problemsFromIssue(issue, (path) => allowedKeys(profileSchema, path))) {
           const at = formatPath(p.path)
           problems.push({ path: '', message: `${file}: ${at === '' ? '' : `${at}: `}${p.message}` })
         }

@@ -50,6 +50,8 @@ export type DeadLetterReason =
   | 'unknown-metric'
   | 'topic-unmatched'
   | 'payload-too-large'
+  /** A node failed on this message (a bug or a resource error): kept, not lost. */
+  | 'processing-error'
 
 export interface DeadLetter {
   readonly topic: string
