@@ -98,6 +98,11 @@ export const ERR = {
     (nodeId: string, maxHops: number) =>
       `an event passed through ${maxHops} nodes and was stopped at node '${nodeId}': the routes loop; fix the routes or raise maxHops`,
   ),
+  ENGINE_BAD_RESULT: define(
+    'FLX_ERR_ENGINE_BAD_RESULT',
+    (nodeId: string, value: unknown) =>
+      `node '${nodeId}' returned ${String(value)} from processEvent: return an action or { action, event }`,
+  ),
   ENGINE_EVENT_AFTER_END: define(
     'FLX_ERR_ENGINE_EVENT_AFTER_END',
     (sourceId: string) =>

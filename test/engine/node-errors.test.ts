@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ERR, isError } from '../../src/errors.js'
 import {
   ChannelEventSource,
   EventDrivenWorkflow,
@@ -129,5 +130,35 @@ describe('errors in nodes', () => {
     for (let i = 1; i <= 9; i++) src.trySend(i)
     await expect(wf.execute(undefined)).rejects.toThrow('bad 3')
     expect(src.size).toBe(6)
+  })
+
+  it('a node returning neither an action nor { action, event } is an error of that node', async () => {
+    const src = new ChannelEventSource<number>(16, 'in')
+    const seen: number[] = []
+    const failures: unknown[] = []
+    const wf = new EventDrivenWorkflow<number, unknown, A>({ onError: (e) => failures.push(e) })
+      .addNode(src)
+      .addNode(
+        processor<number, unknown, A>('broken', (e) => {
+          if (e === 1) return undefined as unknown as A
+          if (e === 2) return Promise.resolve(null as unknown as A)
+          return 'default'
+        }),
+      )
+      .addNode(
+        processor<number, unknown, A>('after', (e) => {
+          seen.push(e)
+          return 'default'
+        }),
+      )
+      .setRoute('in', 'default', 'broken')
+      .setRoute('broken', 'default', 'after')
+    for (const e of [1, 2, 3]) src.trySend(e)
+    src.close()
+    const res = await wf.execute(undefined)
+    expect(res.errors).toBe(2)
+    expect(failures.every((e) => isError(e, ERR.ENGINE_BAD_RESULT))).toBe(true)
+    expect(String(failures[0])).toContain("'broken'")
+    expect(seen).toEqual([3])
   })
 })

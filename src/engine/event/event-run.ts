@@ -248,12 +248,22 @@ export class EventRun<E, C, A extends string> {
         this.report(ERR.ENGINE_PATH_TOO_LONG(step.id, this.cfg.maxHops), event, step.id)
         return undefined
       }
-      let r: EventResult<E, A> | Promise<EventResult<E, A>>
+      let action: string
       try {
-        r =
+        const r: EventResult<E, A> | Promise<EventResult<E, A>> =
           failure === undefined
             ? step.node.processEvent(event, ctx)
             : step.node.processEvent(event, ctx, failure)
+        if (typeof r === 'string') {
+          action = r
+        } else if (r === null || typeof r !== 'object') {
+          throw ERR.ENGINE_BAD_RESULT(step.id, r)
+        } else if (isThenable<EventResult<E, A>>(r)) {
+          return this.pathAsync(step, event, r, hop)
+        } else {
+          action = r.action
+          event = r.event
+        }
       } catch (error) {
         if (step.onError === undefined) {
           this.report(error, event, step.id)
@@ -264,15 +274,6 @@ export class EventRun<E, C, A extends string> {
         continue
       }
       failure = undefined
-      let action: string
-      if (typeof r === 'string') {
-        action = r
-      } else if (isThenable<EventResult<E, A>>(r)) {
-        return this.pathAsync(step, event, r, hop)
-      } else {
-        action = r.action
-        event = r.event
-      }
       if (action === terminateAction) {
         this.terminate(step.id)
         return undefined
@@ -292,6 +293,9 @@ export class EventRun<E, C, A extends string> {
     let r: EventResult<E, A>
     try {
       r = await pending
+      if (typeof r !== 'string' && (r === null || typeof r !== 'object')) {
+        throw ERR.ENGINE_BAD_RESULT(step.id, r)
+      }
     } catch (error) {
       if (step.onError === undefined) {
         this.report(error, input, step.id)
