@@ -223,7 +223,7 @@ export const STREAMS = ['readings', 'aggregates', 'alerts', 'dead-letters'] as c
 const uplink = z.strictObject({
   enabled: z.boolean().default(true),
   url: mqttUrl,
-  topicPrefix: z.string().default('floxgate/{gateway}'),
+  topicPrefix: z.string().default('{gateway}'),
   username: text.optional(),
   password: z.string().optional(),
   caFile: text.optional(),

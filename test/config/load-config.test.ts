@@ -129,7 +129,7 @@ describe('loadConfig: paths and environment', () => {
     const c = loadConfig(write('gateway: { id: gw-7 }\nuplink: { url: "mqtt://up:1883" }'), {})
     expect(c.broker.statusTopic).toBe('floxgate/gw-7/status')
     expect(c.uplink).toMatchObject({
-      topicPrefix: 'floxgate/gw-7',
+      topicPrefix: 'gw-7',
       clientId: 'floxgate-gw-7',
       streams: ['aggregates', 'alerts'],
     })

@@ -289,3 +289,20 @@ describe('ReadingParser + Classifier: the bad-payload table', () => {
     ])
   })
 })
+
+describe('DeviceDirectory: unknown device bound', () => {
+  it('refuses unknown devices beyond unknownDevices.max', () => {
+    const devices = directory([device('gh-1', 'dht22')], { max: 2 })
+    const parser = new ReadingParser({ topics: TOPICS, devices, maxPayloadBytes: 1024 })
+    const parse = (d: string) =>
+      parser.parse(`sensors/${d}/telemetry`, Buffer.from('{"temperature": 1}'), NOW)
+    expect(parse('u1').readings).toHaveLength(1)
+    expect(parse('u2').readings).toHaveLength(1)
+    expect(parse('u3').deadLetters[0]).toMatchObject({
+      reason: 'unknown-device',
+      detail: expect.stringMatching(/2 unknown devices are already accepted/),
+    })
+    expect(parse('u1').readings).toHaveLength(1)
+    expect(parse('gh-1').readings).toHaveLength(1)
+  })
+})
