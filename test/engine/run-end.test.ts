@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   ChannelEventSource,
   EventActions,
+  type EventDrivenNode,
   EventDrivenWorkflow,
   eventActions,
   processor,
@@ -95,5 +96,31 @@ describe('how a run ends', () => {
     await expect(wf.execute(undefined)).rejects.toThrow(/already executing/)
     src.close()
     expect((await run).reason).toBe('closed')
+  })
+
+  it('an event taken from a source but not processed is returned in unprocessed, not lost', async () => {
+    const ch = new ChannelEventSource<number>(8, 'inner')
+    // A source without pollEvent: its next wait is pending while a path runs.
+    const plain: EventDrivenNode<number, unknown, A> = {
+      id: 'plain',
+      waitForEvent: (signal) => ch.waitForEvent(signal),
+      processEvent: () => 'default',
+    }
+    for (const e of [-1, 2, 3]) ch.trySend(e)
+    const seen: number[] = []
+    const wf = new EventDrivenWorkflow<number, unknown, A>()
+      .addNode(plain)
+      .addNode(
+        processor<number, unknown, A>('sink', (e) => {
+          seen.push(e)
+          return e < 0 ? 'terminate' : 'default'
+        }),
+      )
+      .setRoute('plain', 'default', 'sink')
+    const res = await wf.execute(undefined)
+    expect(res.reason).toBe('terminated')
+    expect(seen).toEqual([-1])
+    expect(res.unprocessed).toEqual([2])
+    expect(ch.size).toBe(1)
   })
 })
