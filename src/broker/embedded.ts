@@ -79,12 +79,15 @@ export class EmbeddedBroker {
   private readonly gate: IntakeGate
   private readonly policy: AccessPolicy
   private closing: Promise<void> | undefined
+  /** Replaced on a config reload (new sensor topic patterns apply to the next publish). */
+  private sensorTopics: readonly string[]
 
   private constructor(
     private readonly aedes: Aedes,
     private readonly opts: EmbeddedBrokerOptions,
   ) {
     this.policy = new AccessPolicy(opts)
+    this.sensorTopics = [...opts.sensorTopics]
     this.gate = new IntakeGate((err, m) =>
       m.ack(err instanceof Error ? err : new Error(String(err))),
     )
@@ -150,6 +153,14 @@ export class EmbeddedBroker {
       throw err
     }
     return broker
+  }
+
+  /** Which topics are sensor messages from now on (a config reload). */
+  setSensorTopics(filters: readonly string[]): void {
+    for (const t of filters) {
+      if (!isValidFilter(t)) throw ERR.BROKER_BAD_FILTER('sensorTopics', t)
+    }
+    this.sensorTopics = [...filters]
   }
 
   /** Bound ports of the listeners that were configured. */
@@ -282,7 +293,7 @@ export class EmbeddedBroker {
       cb(new Error(detail))
       return
     }
-    if (!this.opts.sensorTopics.some((f) => matchTopic(f, topic))) {
+    if (!this.sensorTopics.some((f) => matchTopic(f, topic))) {
       cb(null)
       return
     }
@@ -297,8 +308,11 @@ export class EmbeddedBroker {
       clientId: client.id,
       ack: qos === 0 ? NO_ACK : s.acks.add(cb),
     }
-    this.gate.offer(message, s)
-    if (qos === 0) cb(null)
+    const wait = this.gate.offer(message, s)
+    if (qos !== 0) return
+    // QoS 0 has no ack to hold: hold the hook instead while the gateway is full.
+    if (wait === undefined) cb(null)
+    else wait.then(() => cb(null), cb)
   }
 
   private refuse(

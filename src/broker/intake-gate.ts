@@ -37,9 +37,11 @@ export class IntakeGate {
     return this.held.length
   }
 
-  offer(message: SensorMessage, connection: object): void {
-    if (this.running && this.handler && this.held.length === 0) this.deliver(message)
-    else this.held.push({ message, connection })
+  /** Delivers or holds the message; a promise when the handler asks the sender to wait. */
+  offer(message: SensorMessage, connection: object): undefined | Promise<void> {
+    if (this.running && this.handler && this.held.length === 0) return this.deliver(message)
+    this.held.push({ message, connection })
+    return undefined
   }
 
   /** The connection closed: its held messages will be redelivered by the sender. */
@@ -53,12 +55,13 @@ export class IntakeGate {
     }
   }
 
-  private deliver(message: SensorMessage): void {
+  private deliver(message: SensorMessage): undefined | Promise<void> {
     try {
-      this.handler!(message)
+      return this.handler!(message)
     } catch (err) {
       // a throwing handler did not store the message: fail it, keep serving the others
       this.onHandlerError(err, message)
+      return undefined
     }
   }
 }

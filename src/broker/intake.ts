@@ -22,7 +22,12 @@ export interface SensorMessage {
   ack(err?: Error): void
 }
 
-export type SensorMessageHandler = (message: SensorMessage) => void
+/**
+ * Takes one message. A returned promise means "full, wait": the embedded broker then holds
+ * a QoS 0 sender's stream until it resolves, so a flood slows the sender at the TCP level
+ * instead of growing a queue (QoS 1/2 are already held until `ack`).
+ */
+export type SensorMessageHandler = (message: SensorMessage) => undefined | Promise<void>
 
 export interface SensorIntake {
   /** MQTT topic filters that are sensor topics, e.g. `sensors/+/telemetry`. */

@@ -43,7 +43,9 @@ export function connectClient(port: number, opts: mqtt.IClientOptions = {}): Pro
 
 function collect(intake: SensorIntake): SensorMessage[] {
   const got: SensorMessage[] = []
-  intake.onMessage((m) => got.push(m))
+  intake.onMessage((m) => {
+    got.push(m)
+  })
   return got
 }
 

@@ -23,7 +23,9 @@ describe('embedded broker: delayed acknowledgements', () => {
       status: { topic: 'floxgate/status', gatewayId: 'gw' },
     })
     const got: SensorMessage[] = []
-    broker.intake.onMessage((m) => got.push(m))
+    broker.intake.onMessage((m) => {
+      got.push(m)
+    })
     await broker.intake.start()
     return { broker, got }
   }

@@ -44,7 +44,9 @@ describe('external broker intake (Mosquitto)', () => {
     mosq = await startMosquitto()
     const g = gateway(mosq.url)
     const got: SensorMessage[] = []
-    g.intake.onMessage((m) => got.push(m))
+    g.intake.onMessage((m) => {
+      got.push(m)
+    })
     await g.intake.start()
     await g.whenConnected()
     const s = await sensor(mosq.port)
@@ -66,7 +68,9 @@ describe('external broker intake (Mosquitto)', () => {
     mosq = await startMosquitto()
     const g = gateway(mosq.url)
     const got: SensorMessage[] = []
-    g.intake.onMessage((m) => got.push(m))
+    g.intake.onMessage((m) => {
+      got.push(m)
+    })
     await g.intake.start()
     await g.whenConnected()
     const s = await sensor(mosq.port)
@@ -129,7 +133,9 @@ describe('external broker intake (Mosquitto)', () => {
     })
     const g = gateway(`mqtts://127.0.0.1:${tlsPort}`, { caFile: cert })
     const got: SensorMessage[] = []
-    g.intake.onMessage((m) => got.push(m))
+    g.intake.onMessage((m) => {
+      got.push(m)
+    })
     await g.intake.start()
     await g.whenConnected()
     const s = await sensor(mosq.port)
