@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs'
+import { EmbeddedBroker } from '../broker/embedded.js'
+import { ExternalBroker } from '../broker/external.js'
+import type { Publisher, SensorIntake } from '../broker/intake.js'
+import type { Config } from '../config/load.js'
+import type { Logger } from './logger.js'
+
+/** The broker the gateway runs on, whichever mode the config chose. */
+export interface GatewayBroker {
+  readonly mode: 'embedded' | 'external'
+  readonly intake: SensorIntake
+  readonly publisher: Publisher
+  /** Bound listener ports (embedded mode). */
+  readonly ports: { tcp?: number; tls?: number; websocket?: number }
+  /** One line for /healthz when something is wrong, else undefined. */
+  problem(): string | undefined
+  setSensorTopics(filters: readonly string[]): void
+  close(): Promise<void>
+}
+
+export async function startBroker(
+  config: Config,
+  sensorTopics: readonly string[],
+  log: Logger,
+  onRefusal: (reason: string) => void,
+): Promise<GatewayBroker> {
+  const status = { topic: config.broker.statusTopic, gatewayId: config.gateway.id }
+  if (config.broker.mode === 'external') return connectExternal(config, sensorTopics, status, log)
+
+  const e = config.broker.embedded
+  const broker = await EmbeddedBroker.start({
+    tcp: { host: e.host, port: e.port },
+    tls: e.tls && {
+      host: e.tls.host ?? e.host,
+      port: e.tls.port,
+      cert: readFileSync(e.tls.cert),
+      key: readFileSync(e.tls.key),
+    },
+    websocket: e.websocket && {
+      host: e.websocket.host ?? e.host,
+      port: e.websocket.port,
+      path: e.websocket.path,
+    },
+    sensorTopics,
+    users: e.users.map((u) => ({
+      username: u.username,
+      passwordHash: u.passwordHash,
+      acl: { publish: u.publish, subscribe: u.subscribe },
+    })),
+    allowAnonymous: e.allowAnonymous,
+    // Anonymous clients (loopback by default) may publish sensor readings and read
+    // everything, but not publish as the gateway (alerts, status).
+    anonymousAcl: { publish: [...sensorTopics], subscribe: ['#'] },
+    maxPayloadBytes: e.maxPayloadBytes,
+    rateLimit: e.rateLimit.messagesPerSecond > 0 ? e.rateLimit : undefined,
+    status,
+    onError: (err) =>
+      log.warn({ err: err.message }, 'embedded broker error (one client; others unaffected)'),
+  })
+  broker.onRefusal((r) => {
+    onRefusal(r.reason)
+    log.warn(
+      {
+        reason: r.reason,
+        clientId: r.clientId,
+        username: r.username,
+        topic: r.topic,
+        action: r.action,
+      },
+      `refused a client request: ${r.detail}`,
+    )
+  })
+  return {
+    mode: 'embedded',
+    intake: broker.intake,
+    publisher: broker.publisher,
+    ports: broker.ports,
+    problem: () => undefined,
+    setSensorTopics: (filters) => broker.setSensorTopics(filters),
+    close: () => broker.close(),
+  }
+}
+
+function connectExternal(
+  config: Config,
+  sensorTopics: readonly string[],
+  status: { topic: string; gatewayId: string },
+  log: Logger,
+): GatewayBroker {
+  const x = config.broker.external
+  if (x.url === undefined) {
+    // The config loader refuses this; kept as a guard for callers building configs by hand.
+    throw new Error('broker.external.url is required when broker.mode is external')
+  }
+  const broker = ExternalBroker.connect({
+    url: x.url,
+    clientId: x.clientId ?? `floxgate-${config.gateway.id}`,
+    username: x.username,
+    password: x.password,
+    caFile: x.caFile,
+    sensorTopics,
+    status,
+    onError: (err) =>
+      log.warn(
+        { err: err.message, url: x.url },
+        'external broker connection problem; reconnecting',
+      ),
+  })
+  return {
+    mode: 'external',
+    intake: broker.intake,
+    publisher: broker.publisher,
+    ports: {},
+    problem: () => (broker.connected ? undefined : `not connected to ${x.url}`),
+    setSensorTopics: () => {
+      log.warn(
+        'sensor topics changed; with an external broker the subscriptions change at the next restart',
+      )
+    },
+    close: () => broker.close(),
+  }
+}

@@ -1,0 +1,289 @@
+import { mkdirSync } from 'node:fs'
+import type { Config } from '../config/load.js'
+import type { EventRunResult } from '../engine/event/event-workflow.js'
+import { TimerEventSource } from '../engine/event/timer-source.js'
+import { buildGatewayParts, type GatewayParts } from '../gateway/gateway-parts.js'
+import { AggregateNode, type AggregateOutput } from '../nodes/aggregate-node.js'
+import { AlertNode, type AlertOutput } from '../nodes/alert-node.js'
+import { ClassifyNode } from '../nodes/classify-node.js'
+import type { GatewayContext } from '../nodes/context.js'
+import type { GatewayEvent } from '../nodes/events.js'
+import { HousekeepingNode } from '../nodes/housekeeping-node.js'
+import { alertPayload, alertTopic, type OutputTopics, type Stream } from '../nodes/output.js'
+import { ParseNode } from '../nodes/parse-node.js'
+import { StoreNode, type StoreNodeOptions } from '../nodes/store-node.js'
+import type { EventLoopLag } from '../ops/event-loop-lag.js'
+import { diskSpaceCheck, type HealthCheck, healthy, unhealthy } from '../ops/health.js'
+import type { GatewayMetrics } from '../ops/metrics.js'
+import { SensorSource } from '../sources/sensor-source.js'
+import { openStore, type Store } from '../store/index.js'
+import { Forwarder } from '../uplink/forwarder.js'
+import { VERSION } from '../version.js'
+import { type GatewayBroker, startBroker } from './broker-setup.js'
+import { buildGatewayWorkflow, type GatewayNodes } from './gateway-workflow.js'
+import type { Logger } from './logger.js'
+import { RateLimitedLog } from './rate-limited-log.js'
+
+export interface GatewayDeps {
+  readonly logger: Logger
+  readonly metrics: GatewayMetrics
+  readonly eventLoop?: EventLoopLag
+  /** The SQLite addon's path inside a single executable (undefined: the npm install's). */
+  readonly nativeBinding?: string | undefined
+}
+
+/** How often the clock source ticks: stale checks, window closes, retention. */
+const HOUSEKEEPING_MS = 1000
+const RETENTION_EVERY_MS = 60_000
+/** A graceful stop must end within systemd's patience (TimeoutStopSec) and the issue's 5 s. */
+const DRAIN_TIMEOUT_MS = 3500
+
+/**
+ * One running gateway: broker, SQLite store, the workflow between them and the uplink,
+ * wired from a validated config. `start` brings it up; `stop` drains without losing a
+ * reading; `reload` applies a new config's topics, devices and rules in place.
+ */
+export class Gateway {
+  private run: Promise<EventRunResult<GatewayEvent>> | undefined
+  private stopping: Promise<void> | undefined
+
+  private constructor(
+    private config: Config,
+    private parts: GatewayParts,
+    readonly store: Store,
+    readonly broker: GatewayBroker,
+    private readonly nodes: GatewayNodes,
+    readonly forwarder: Forwarder | undefined,
+    private readonly deps: GatewayDeps,
+  ) {}
+
+  static async start(config: Config, deps: GatewayDeps): Promise<Gateway> {
+    const log = deps.logger
+    mkdirSync(config.gateway.dataDir, { recursive: true })
+    const store = openStore({
+      file: config.store.file,
+      durability: config.store.durability,
+      maxSizeBytes: config.store.retention.maxSizeMB * 1024 * 1024,
+      maxAgeMs: config.store.retention.maxAgeDays * 86_400_000,
+      nativeBinding: deps.nativeBinding,
+      batchMaxRows: config.store.batch.maxRows,
+      batchMaxDelayMs: config.store.batch.maxDelayMs,
+      logger: log.child({ part: 'store' }),
+      outbox: config.uplink && {
+        maxBytes: config.uplink.maxBufferMB * 1024 * 1024,
+        dropPolicy: config.uplink.dropPolicy,
+        ttlMs: config.uplink.ttlHours * 3_600_000,
+      },
+    })
+    let broker: GatewayBroker | undefined
+    try {
+      const parts = buildGatewayParts(config)
+      // A restart must not re-raise what is already active, nor forget it.
+      const active = store.activeAlerts()
+      parts.rules.seed(active)
+      broker = await startBroker(
+        config,
+        parts.parser.subscriptions,
+        log.child({ part: 'broker' }),
+        (r) => deps.metrics.refused(r),
+      )
+      const forwarder = config.uplink?.enabled ? startForwarder(config, store, log) : undefined
+      const nodes: GatewayNodes = {
+        sensors: new SensorSource(broker.intake),
+        clock: new TimerEventSource(HOUSEKEEPING_MS, 'clock'),
+        parse: new ParseNode(parts.parser),
+        classify: new ClassifyNode(parts),
+        alerts: new AlertNode(broker.publisher, alertOutput(config)),
+        housekeeping: new HousekeepingNode(parts.rules),
+        aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
+        store: new StoreNode(store, storeOptions(config, forwarder)),
+      }
+      const gw = new Gateway(config, parts, store, broker, nodes, forwarder, deps)
+      deps.metrics.setSources({
+        activeAlerts: () => gw.parts.rules.activeAlerts().length,
+        bufferRows: () => store.stats().pending,
+        bufferBytes: () => store.fileBytes(),
+        uplinkBacklogRows: () => store.outboxStats().rows,
+        uplinkLagSeconds: () => {
+          const oldest = store.outboxStats().oldestCreatedAt
+          return oldest === undefined ? 0 : (Date.now() - oldest) / 1000
+        },
+      })
+      if (broker.mode === 'embedded') await gw.republishActive(active)
+      gw.run = gw.execute()
+      await nodes.sensors.start()
+      return gw
+    } catch (err) {
+      await broker?.close().catch(() => {})
+      store.close()
+      throw err
+    }
+  }
+
+  /** The workflow run; resolves when the gateway stops. */
+  get finished(): Promise<EventRunResult<GatewayEvent>> | undefined {
+    return this.run
+  }
+
+  private execute(): Promise<EventRunResult<GatewayEvent>> {
+    const log = this.deps.logger
+    const ctx: GatewayContext = {
+      metrics: this.deps.metrics,
+      badInput: new RateLimitedLog(log),
+      log,
+    }
+    const wf = buildGatewayWorkflow(this.nodes, (err, event, nodeId) => {
+      // Only the store node has no error route: its write failed, so the message was not
+      // stored. It is not acknowledged: the sender delivers it again.
+      if (event !== undefined && event.kind === 'telemetry') {
+        event.message.ack(err instanceof Error ? err : new Error(String(err)))
+      }
+      ctx.badInput.warn(
+        `workflow-error:${nodeId}`,
+        { node: nodeId, err: err instanceof Error ? err.message : String(err) },
+        `node "${nodeId}" failed; the message was not acknowledged and the sender will resend it. Check the database health (/healthz)`,
+      )
+    })
+    return wf.execute(ctx)
+  }
+
+  /** The embedded broker keeps retained messages in memory: restore active alerts. */
+  private async republishActive(active: ReturnType<Store['activeAlerts']>): Promise<void> {
+    const out = alertOutput(this.config)
+    for (const a of active) {
+      const ev = { ...a, state: 'raised' as const }
+      await this.broker.publisher.publish(alertTopic(out.topics, ev), alertPayload(ev), {
+        qos: out.qos,
+        retain: out.retain,
+      })
+    }
+  }
+
+  /** Health checks by name, for /healthz and the watchdog. */
+  checks(): Record<'broker' | 'database' | 'uplink' | 'disk', HealthCheck> {
+    return {
+      broker: () => {
+        const p = this.broker.problem()
+        return p === undefined ? healthy(this.broker.mode) : unhealthy(p)
+      },
+      database: () => {
+        const h = this.store.health()
+        return h.ok ? healthy() : unhealthy(h.reason)
+      },
+      uplink: () => {
+        if (this.forwarder === undefined) return healthy('not configured')
+        const h = this.forwarder.health()
+        return h.ok ? healthy() : unhealthy(h.reason ?? 'unhealthy')
+      },
+      disk: diskSpaceCheck(this.config.gateway.dataDir),
+    }
+  }
+
+  /**
+   * Applies a new, already validated config: sensor topics, devices, profiles, rules and
+   * windows change in place; alert states carry over. Broker, store, uplink and HTTP
+   * settings need a restart: returned so the caller can say so.
+   */
+  reload(next: Config): string[] {
+    const parts = buildGatewayParts(next)
+    parts.rules.seed(this.parts.rules.activeAlerts())
+    const sameWindow =
+      next.aggregates.windowSeconds === this.config.aggregates.windowSeconds &&
+      next.aggregates.graceSeconds === this.config.aggregates.graceSeconds
+    const aggregator = sameWindow ? this.parts.aggregator : parts.aggregator
+    this.broker.setSensorTopics(parts.parser.subscriptions)
+    this.nodes.parse.replace(parts.parser)
+    this.nodes.classify.replace(parts)
+    this.nodes.housekeeping.replace(parts.rules)
+    this.nodes.alerts.replace(alertOutput(next))
+    // Windows of the old size are dropped from memory here; a new size starts new windows.
+    this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
+    this.nodes.store.replace(storeOptions(next, this.forwarder))
+    const needRestart = restartOnly(this.config, next)
+    this.parts = { ...parts, aggregator }
+    this.config = next
+    return needRestart
+  }
+
+  /**
+   * Stops intake, processes what was already received, commits it all (which releases
+   * the sensors' acknowledgements), then closes the uplink, the broker and the database.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const log = this.deps.logger
+      await this.nodes.sensors.stop()
+      this.nodes.clock.close()
+      const drained = await Promise.race([
+        this.run,
+        new Promise<undefined>((r) => {
+          setTimeout(() => r(undefined), DRAIN_TIMEOUT_MS).unref()
+        }),
+      ])
+      if (drained === undefined) {
+        log.warn(
+          { queued: this.nodes.sensors.size },
+          'the workflow did not drain in time; unprocessed messages were not acknowledged and their senders will resend them',
+        )
+      }
+      this.store.flush()
+      await this.forwarder?.stop().catch((err: unknown) => {
+        log.warn(
+          { err: String(err) },
+          'uplink did not stop cleanly; unsent rows stay in the outbox',
+        )
+      })
+      await this.broker.close()
+      this.store.close()
+    })()
+    return this.stopping
+  }
+}
+
+function topicsOf(c: Config): OutputTopics {
+  return { gateway: c.gateway.id, alerts: c.alerts.topic, aggregates: c.aggregates.topic }
+}
+
+function alertOutput(c: Config): AlertOutput {
+  return { topics: topicsOf(c), qos: c.alerts.qos, retain: c.alerts.retain }
+}
+
+function aggregateOutput(c: Config): AggregateOutput {
+  return { enabled: c.aggregates.enabled, topics: topicsOf(c), qos: c.aggregates.qos }
+}
+
+function storeOptions(c: Config, forwarder: Forwarder | undefined): StoreNodeOptions {
+  const forward = new Set<Stream>(forwarder === undefined ? [] : (c.uplink?.streams ?? []))
+  return {
+    gateway: c.gateway.id,
+    forward,
+    onOutbox: forwarder === undefined ? undefined : () => forwarder.notify(),
+    retentionEveryMs: RETENTION_EVERY_MS,
+  }
+}
+
+function startForwarder(c: Config, store: Store, log: Logger): Forwarder {
+  const u = c.uplink!
+  const f = new Forwarder(store.database, {
+    url: u.url,
+    caFile: u.caFile,
+    username: u.username,
+    password: u.password,
+    clientId: u.clientId,
+    topicPrefix: u.topicPrefix,
+    inflight: u.inflight,
+    maxReplayPerSecond: u.maxReplayPerSecond,
+    ttlMs: u.ttlHours > 0 ? u.ttlHours * 3_600_000 : undefined,
+    gatewayId: c.gateway.id,
+    version: VERSION,
+    logger: log.child({ part: 'uplink' }),
+  })
+  f.start()
+  return f
+}
+
+/** Settings a reload cannot apply in place, by section name. */
+function restartOnly(prev: Config, next: Config): string[] {
+  const sections = ['broker', 'store', 'uplink', 'http', 'gateway', 'watchdog'] as const
+  return sections.filter((s) => JSON.stringify(prev[s]) !== JSON.stringify(next[s]))
+}

@@ -1,0 +1,64 @@
+import type { Publisher } from '../broker/intake.js'
+import type { EventDrivenNode } from '../engine/event/event-node.js'
+import type { WindowAggregator } from '../gateway/window-aggregator.js'
+import type { GatewayContext } from './context.js'
+import type { GatewayAction, GatewayEvent } from './events.js'
+import { aggregatePayload, aggregateTopic, type OutputTopics } from './output.js'
+
+export interface AggregateOutput {
+  readonly enabled: boolean
+  readonly topics: OutputTopics
+  readonly qos: 0 | 1
+}
+
+/**
+ * Adds every valid reading to its tumbling window; a window closes when a later reading
+ * arrives or, on a housekeeping tick, when its end has passed without one. Closed
+ * windows are published and passed on to the store node.
+ */
+export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction> {
+  readonly id = 'aggregate'
+
+  constructor(
+    private aggregator: WindowAggregator,
+    private readonly publisher: Publisher,
+    private output: AggregateOutput,
+  ) {}
+
+  /** A reload with another window size starts new windows; open ones are closed first. */
+  replace(aggregator: WindowAggregator, output: AggregateOutput): AggregateOutputClosed {
+    const closed = this.aggregator === aggregator ? [] : this.aggregator.flush()
+    this.aggregator = aggregator
+    this.output = output
+    return closed
+  }
+
+  processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
+    if (event.kind === 'tick' || !this.output.enabled) return 'default'
+    if (event.kind === 'telemetry') {
+      for (const r of event.readings) {
+        const closed = this.aggregator.add(r)
+        if (closed !== undefined) event.aggregates.push(closed)
+      }
+    } else {
+      const due = this.aggregator.closeDue(event.at)
+      if (due.length > 0) event.aggregates.push(...due)
+    }
+    const { topics, qos } = this.output
+    for (const a of event.aggregates) {
+      const topic = aggregateTopic(topics, a)
+      this.publisher
+        .publish(topic, aggregatePayload(topics.gateway, a), { qos, retain: false })
+        .catch((err: unknown) => {
+          ctx.badInput.warn(
+            'aggregate-publish',
+            { topic, err: String(err) },
+            'could not publish an aggregate on the local broker; it is stored in SQLite',
+          )
+        })
+    }
+    return 'default'
+  }
+}
+
+type AggregateOutputClosed = ReturnType<WindowAggregator['flush']>

@@ -1,0 +1,49 @@
+import type { EventDrivenNode } from '../engine/event/event-node.js'
+import type { AlertRules } from '../gateway/alert-rules.js'
+import type { Classifier } from '../gateway/classifier.js'
+import type { DeviceDirectory } from '../gateway/device-directory.js'
+import type { GatewayContext } from './context.js'
+import type { GatewayAction, GatewayEvent } from './events.js'
+
+export interface ClassifyParts {
+  readonly classifier: Classifier
+  readonly rules: AlertRules
+  readonly devices: DeviceDirectory
+}
+
+/**
+ * The classifier of the design: refuses invalid readings (dead letters with a reason),
+ * evaluates the valid ones against the rules, and routes by what it found: `alert` when
+ * a rule changed state, `normal` otherwise, `invalid` when nothing valid is left. Every
+ * valid reading goes on to aggregation and storage on both routes.
+ */
+export class ClassifyNode implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction> {
+  readonly id = 'classify'
+
+  constructor(private parts: ClassifyParts) {}
+
+  replace(parts: ClassifyParts): void {
+    this.parts = parts
+  }
+
+  processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
+    if (event.kind !== 'telemetry') return 'done'
+    const { classifier, rules, devices } = this.parts
+    const m = event.message
+    const out = classifier.classifyMessage(
+      { device: event.device, readings: event.readings, deadLetters: event.deadLetters },
+      m.topic,
+      m.payload,
+    )
+    event.readings = out.readings
+    event.deadLetters = out.deadLetters
+    if (out.readings.length === 0) return 'invalid'
+    const profile = event.device === undefined ? undefined : devices.resolve(event.device)
+    ctx.metrics.readingIn(profile?.profile.id ?? 'unknown', out.readings.length)
+    for (const r of out.readings) {
+      const transitions = rules.evaluate(r)
+      if (transitions.length > 0) event.alerts.push(...transitions)
+    }
+    return event.alerts.length > 0 ? 'alert' : 'normal'
+  }
+}

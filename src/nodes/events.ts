@@ -1,0 +1,55 @@
+/**
+ * What travels through the gateway's workflow. One object per sensor message is enriched
+ * node by node (parsed readings, dead letters, alert transitions, closed windows) and
+ * ends at the store node, which acknowledges the message once all of it is durable.
+ */
+import type { SensorMessage } from '../broker/intake.js'
+import type { TimerTick } from '../engine/event/timer-source.js'
+import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+
+export interface TelemetryEvent {
+  readonly kind: 'telemetry'
+  readonly message: SensorMessage
+  device: string | undefined
+  readings: Reading[]
+  deadLetters: DeadLetter[]
+  alerts: AlertEvent[]
+  aggregates: Aggregate[]
+}
+
+/** A timer tick turned into housekeeping output: stale alerts and windows due to close. */
+export interface HousekeepingEvent {
+  readonly kind: 'housekeeping'
+  readonly at: number
+  alerts: AlertEvent[]
+  aggregates: Aggregate[]
+}
+
+export type GatewayEvent = TelemetryEvent | HousekeepingEvent | TimerTick
+
+/**
+ * The gateway's actions. `readings`: the message holds valid readings; `invalid`: only
+ * dead letters; `alert`: transitions to publish; `normal`: nothing to alert; `done`: end
+ * of the path (no route).
+ */
+export type GatewayAction =
+  | 'default'
+  | 'error'
+  | 'readings'
+  | 'invalid'
+  | 'alert'
+  | 'normal'
+  | 'done'
+  | 'terminate'
+
+export function telemetryEvent(message: SensorMessage): TelemetryEvent {
+  return {
+    kind: 'telemetry',
+    message,
+    device: undefined,
+    readings: [],
+    deadLetters: [],
+    alerts: [],
+    aggregates: [],
+  }
+}

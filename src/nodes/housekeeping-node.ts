@@ -1,0 +1,31 @@
+import type { EventDrivenNode } from '../engine/event/event-node.js'
+import type { AlertRules } from '../gateway/alert-rules.js'
+import type { GatewayContext } from './context.js'
+import type { GatewayAction, GatewayEvent, HousekeepingEvent } from './events.js'
+
+/**
+ * Turns a timer tick into housekeeping: stale-sensor checks now, and (further down the
+ * path) windows due to close and retention. Routes `alert` when a sensor went quiet.
+ */
+export class HousekeepingNode
+  implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction>
+{
+  readonly id = 'housekeeping'
+
+  constructor(private rules: AlertRules) {}
+
+  replace(rules: AlertRules): void {
+    this.rules = rules
+  }
+
+  processEvent(event: GatewayEvent): { action: GatewayAction; event: GatewayEvent } | 'done' {
+    if (event.kind !== 'tick') return 'done'
+    const next: HousekeepingEvent = {
+      kind: 'housekeeping',
+      at: event.at,
+      alerts: this.rules.checkStale(event.at),
+      aggregates: [],
+    }
+    return { action: next.alerts.length > 0 ? 'alert' : 'normal', event: next }
+  }
+}
