@@ -90,7 +90,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   void notifier.ready(summary())
   const watchdog = new Watchdog({
     notifier,
-    checks: { database: checks.database, eventLoop: checks.eventLoop },
+    // The watchdog's bound is the config's stall limit, looser than /healthz's 1 s: an SD
+    // card can stall an fsync for seconds without anything being wrong.
+    checks: {
+      database: checks.database,
+      eventLoop: eventLoopCheck(eventLoop, config.watchdog.stallSeconds * 1000),
+    },
     log,
   })
   if (config.watchdog.enabled) watchdog.start()
