@@ -119,14 +119,9 @@ build_addon() {
 # 1. The bundle (one for both targets: it is plain JavaScript).
 entry=${FLOXGATE_PACKAGE_ENTRY:-}
 if [ -z "$entry" ]; then
-  if [ -f src/cli/main.ts ]; then
-    log "npm run build"
-    npm run --silent build
-    entry=build/cli/main.js
-  else
-    # Until the CLI exists: a probe with the same broker, MQTT and SQLite parts.
-    entry=scripts/package-probe.mjs
-  fi
+  log "npm run build"
+  npm run --silent build
+  entry=build/cli/main.js
 fi
 [ -f "$entry" ] || die "entry $entry not found: run \`npm run build\` first"
 mkdir -p "$WORK" "$CACHE"
