@@ -5,7 +5,7 @@
  * which turns a missing executable or a missing qemu into a failure.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -38,16 +38,21 @@ interface Daemon {
   readonly exited: Promise<number | null>
 }
 
-/** Runs the executable (under qemu for arm64) with a temp HOME and cache folder. */
+/**
+ * Runs a copy of the executable (under qemu for arm64) from a temp folder, with a temp
+ * HOME and cache folder: a copy, because a require() the bundle missed would otherwise
+ * resolve from this repository's node_modules and hide the gap.
+ */
 function run(arch: string, args: string[], dir: string): Daemon {
+  const copy = join(dir, `floxgate-${arch}`)
+  copyFileSync(exe(arch), copy)
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,
     CACHE_DIRECTORY: join(dir, 'cache'),
     ...(arch === 'arm64' ? QEMU_ENV : {}),
   }
-  const [cmd, argv] =
-    arch === 'arm64' ? ['qemu-aarch64-static', [exe(arch), ...args]] : [exe(arch), args]
+  const [cmd, argv] = arch === 'arm64' ? ['qemu-aarch64-static', [copy, ...args]] : [copy, args]
   const child = spawn(cmd, argv, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout?.on('data', (d: Buffer) => {
@@ -154,10 +159,12 @@ describe.skipIf(!required && !existsSync(exe('x64')))('dist/floxgate-linux-x64',
     await client.endAsync()
 
     expect(await stop(daemon)).toBe(0)
-    // The SQLite addon came out of the executable, into systemd's CacheDirectory.
-    expect(readdirSync(join(dir, 'cache')).some((n) => /^better_sqlite3-.*\.node$/.test(n))).toBe(
-      true,
-    )
+    // The SQLite addon and the device profiles came out of the executable, into
+    // systemd's CacheDirectory.
+    const cache = readdirSync(join(dir, 'cache'))
+    expect(cache.some((n) => /^better_sqlite3-[0-9a-f]{16}\.node$/.test(n))).toBe(true)
+    const devices = cache.find((n) => /^devices-[0-9a-f]{16}$/.test(n))
+    expect(devices && readdirSync(join(dir, 'cache', devices))).toContain('dht22.yaml')
     expect(readdirSync(join(dir, 'data')).some((n) => n.endsWith('.db'))).toBe(true)
   })
 })
