@@ -1,0 +1,191 @@
+/**
+ * The real daemon as a child process (`node build/cli/main.js start`), for tests that
+ * kill it: a config written to a temp folder, NDJSON log lines collected, readiness
+ * awaited on the "floxgate is ready" line, and a separate SQLite connection to count
+ * what the daemon committed.
+ */
+import { type ChildProcess, execSync, spawn } from 'node:child_process'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { waitFor } from '../helpers/wait.js'
+
+export const root = join(import.meta.dirname, '../..')
+const cli = join(root, 'build/cli/main.js')
+
+function newestSource(dir: string): number {
+  let newest = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs)
+  }
+  return newest
+}
+
+/** Builds the daemon when a source file is newer than the build (others edit the tree). */
+export function ensureBuilt(): void {
+  const fresh = () => existsSync(cli) && statSync(cli).mtimeMs >= newestSource(join(root, 'src'))
+  if (fresh()) return
+  try {
+    execSync('npx tsc -p tsconfig.build.json', { cwd: root, stdio: 'pipe' })
+  } catch {
+    // Type errors in files other engineers are editing still emit JavaScript.
+  }
+  if (!existsSync(cli)) throw new Error(`the daemon is not built (${cli}): run npm run build`)
+}
+
+export interface DaemonConfigOptions {
+  readonly dataDir: string
+  readonly port?: number
+  readonly httpPort?: number
+  readonly externalUrl?: string
+  readonly batchMaxDelayMs?: number
+  readonly uplink?: Record<string, unknown>
+  readonly gatewayId?: string
+}
+
+/** A config for tests: no rate limit, no watchdog, no alert rules, aggregates off. */
+export function writeConfig(dir: string, o: DaemonConfigOptions): string {
+  const config = {
+    gateway: { id: o.gatewayId ?? 'gw-crash', dataDir: o.dataDir },
+    log: { level: 'info' },
+    broker:
+      o.externalUrl === undefined
+        ? {
+            mode: 'embedded',
+            embedded: {
+              host: '127.0.0.1',
+              port: o.port,
+              rateLimit: { messagesPerSecond: 0 },
+            },
+          }
+        : { mode: 'external', external: { url: o.externalUrl } },
+    sensors: { topics: [{ pattern: 'sensors/{device}/telemetry', format: 'json' }] },
+    aggregates: { enabled: false },
+    store: { batch: { maxRows: 500, maxDelayMs: o.batchMaxDelayMs ?? 5 } },
+    http:
+      o.httpPort === undefined
+        ? { enabled: false }
+        : { enabled: true, host: '127.0.0.1', port: o.httpPort },
+    watchdog: { enabled: false },
+    ...(o.uplink === undefined ? {} : { uplink: o.uplink }),
+  }
+  const file = join(dir, 'floxgate.yaml')
+  // JSON is YAML: no serializer needed.
+  writeFileSync(file, JSON.stringify(config, null, 2))
+  return file
+}
+
+export interface LogLine {
+  readonly msg?: string
+  readonly level?: number
+  readonly [key: string]: unknown
+}
+
+export interface DaemonProcess {
+  readonly proc: ChildProcess
+  readonly logs: LogLine[]
+  stderr(): string
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** SIGKILL and wait for the exit. */
+  kill(): Promise<void>
+  /** SIGTERM (graceful drain) and wait; resolves with the exit code. */
+  stop(): Promise<number | null>
+}
+
+const running = new Set<DaemonProcess>()
+
+/** SIGKILLs every daemon still running (afterEach / afterAll). */
+export async function killAllDaemons(): Promise<void> {
+  for (const d of [...running]) await d.kill()
+}
+
+/** Spawns `floxgate start --config FILE` and, unless told not to, waits until it is ready. */
+export async function startDaemon(
+  configFile: string,
+  { ready = true, timeoutMs = 20_000 } = {},
+): Promise<DaemonProcess> {
+  const proc = spawn(process.execPath, [cli, 'start', '--config', configFile], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NOTIFY_SOCKET: '' },
+  })
+  const logs: LogLine[] = []
+  let partial = ''
+  proc.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n')
+    partial = lines.pop() ?? ''
+    for (const l of lines) {
+      try {
+        logs.push(JSON.parse(l) as LogLine)
+      } catch {
+        logs.push({ msg: l })
+      }
+    }
+  })
+  let err = ''
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    proc.once('exit', (code, signal) => r({ code, signal })),
+  )
+  let done = false
+  const d: DaemonProcess = {
+    proc,
+    logs,
+    stderr: () => err,
+    exited,
+    kill: async () => {
+      if (!done) proc.kill('SIGKILL')
+      await exited
+    },
+    stop: async () => {
+      if (!done) proc.kill('SIGTERM')
+      return (await exited).code
+    },
+  }
+  running.add(d)
+  void exited.then(() => {
+    done = true
+    running.delete(d)
+  })
+  if (ready) {
+    await waitFor(
+      () => {
+        if (done) throw new Error(`the daemon exited before it was ready: ${err}`)
+        return logs.some((l) => l.msg === 'floxgate is ready')
+      },
+      { timeoutMs, what: 'the daemon to be ready' },
+    )
+  }
+  return d
+}
+
+/** Count of stored readings per `device|ts`, read through a connection of our own. */
+export function storedReadings(dbFile: string, devicePrefix: string): Map<string, number> {
+  const db = new Database(dbFile, { fileMustExist: true })
+  try {
+    const rows = db
+      .prepare(
+        `SELECT s.device AS device, r.ts AS ts, count(*) AS n FROM readings r
+         JOIN series s ON s.id = r.series WHERE s.device LIKE ? GROUP BY s.device, r.ts`,
+      )
+      .all(`${devicePrefix}%`) as { device: string; ts: number; n: number }[]
+    return new Map(rows.map((r) => [`${r.device}|${r.ts}`, r.n]))
+  } finally {
+    db.close()
+  }
+}
+
+/** A Prometheus sample's value from /metrics (0 when absent). */
+export async function metric(httpPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+    }
+  }
+  return sum
+}
