@@ -7,8 +7,11 @@
  *     [--qos 0|1] [--crossEvery 500] [--alerts] [--inflight 500]
  *
  * With --crossEvery K, every K-th reading of a device jumps above 30 °C and the next one
- * falls back, so the number of alerts to expect is known in advance. With --alerts it
- * subscribes to floxgate/alerts/# and reports publish-to-alert latencies of raises.
+ * falls back, so the number of alerts to expect is known in advance (one raise per
+ * crossing, one clear per crossing that a later reading of the device follows). With
+ * --alerts it subscribes to floxgate/alerts/# and reports publish-to-alert latencies of
+ * raises. Timestamps are milliseconds, strictly increasing per device (the store keys a
+ * reading by time and series, so two equal ones would be one reading).
  */
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     alerts: { type: 'boolean', default: false },
     inflight: { type: 'string', default: '500' },
     prefix: { type: 'string', default: 'bench-' },
+    alertWaitMs: { type: 'string', default: '60000' },
   },
 })
 
@@ -51,12 +55,16 @@ async function main(): Promise<void> {
   const pendingRaise = new Map<string, number>()
   const latencies: number[] = []
   let alertsReceived = 0
+  let raisesReceived = 0
+  let clearsReceived = 0
   if (values.alerts) {
     client.on('message', (topic, payload) => {
       alertsReceived++
       try {
         const a = JSON.parse(payload.toString()) as { device?: string; state?: string }
+        if (a.state === 'cleared') clearsReceived++
         if (a.state !== 'raised' || a.device === undefined) return
+        raisesReceived++
         const sentAt = pendingRaise.get(a.device)
         if (sentAt !== undefined) {
           latencies.push(performance.now() - sentAt)
@@ -70,10 +78,13 @@ async function main(): Promise<void> {
     await client.subscribeAsync('floxgate/alerts/#', { qos: 1 })
   }
 
+  const startedAt = Date.now()
   const t0 = performance.now()
   const perDevice = new Array<number>(devices).fill(0)
+  const lastTs = new Array<number>(devices).fill(0)
   let acked = 0
   let crossings = 0
+  let expectedClears = 0
   let window: Promise<unknown>[] = []
   for (let n = 0; n < count; n++) {
     const d = n % devices
@@ -83,9 +94,12 @@ async function main(): Promise<void> {
     const device = `${values.prefix}${d}`
     if (temperature >= 30) {
       crossings++
+      if (n + devices < count) expectedClears++
       pendingRaise.set(device, performance.now())
     }
-    const payload = `{"temperature":${temperature},"humidity":${40 + (i % 20)},"ts":${Date.now()}}`
+    const ts = Math.max(Date.now(), (lastTs[d] ?? 0) + 1)
+    lastTs[d] = ts
+    const payload = `{"temperature":${temperature},"humidity":${40 + (i % 20)},"ts":${ts}}`
     if (qos === 1) {
       window.push(
         client.publishAsync(`sensors/${device}/telemetry`, payload, { qos: 1 }).then(() => acked++),
@@ -107,10 +121,11 @@ async function main(): Promise<void> {
   }
   await Promise.all(window)
   const publishMs = performance.now() - t0
+  const expectedAlerts = crossings + expectedClears
   if (values.alerts) {
-    // Give the last alerts a bounded moment to arrive.
-    const deadline = Date.now() + 5000
-    while (pendingRaise.size > 0 && Date.now() < deadline)
+    // Give the last alerts a bounded moment to arrive (a gateway still draining a flood).
+    const deadline = Date.now() + Number(values.alertWaitMs)
+    while (alertsReceived < expectedAlerts && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20))
   }
   await client.endAsync()
@@ -122,8 +137,12 @@ async function main(): Promise<void> {
       published: count,
       acked,
       crossings,
+      startedAt,
       publishMs,
+      expectedAlerts,
       alertsReceived,
+      raisesReceived,
+      clearsReceived,
       raiseLatencies: latencies.length,
       p50: pct(0.5),
       p99: pct(0.99),
