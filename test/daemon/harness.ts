@@ -266,3 +266,31 @@ export interface AlertMessage {
   readonly value: number | null
   readonly threshold: number | null
 }
+
+/**
+ * Publishes one temperature reading per value, QoS 1, one after the other, with sensor
+ * timestamps `t0 + i * stepMs` (sensor time drives durations and rates, so a minute of
+ * signal takes milliseconds). Each publish resolves after its rows are committed.
+ */
+export async function publishSeries(
+  client: MqttClient,
+  device: string,
+  values: readonly number[],
+  t0: number,
+  stepMs: number,
+): Promise<void> {
+  for (const [i, v] of values.entries()) {
+    await client.publishAsync(
+      `sensors/${device}/telemetry`,
+      telemetry({ temperature: v }, t0 + i * stepMs),
+      { qos: 1 },
+    )
+  }
+}
+
+/** Subscribes and waits for the SUBACK. */
+export async function subscribed(port: number, filter: string): Promise<RecordingClient> {
+  const c = await connectClient(port)
+  await c.client.subscribeAsync(filter, { qos: 1 })
+  return c
+}

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { waitFor } from '../helpers/wait.js'
+import {
+  connectClient,
+  type RecordingClient,
+  type RunningGateway,
+  startGateway,
+  subscribed,
+  type TestConfig,
+  telemetry,
+  writeTestConfig,
+} from './harness.js'
+
+let cfg: TestConfig
+let gw: RunningGateway
+let watcher: RecordingClient
+
+beforeAll(async () => {
+  cfg = await writeTestConfig({ aggregates: { windowSeconds: 1, graceSeconds: 0 } })
+  gw = await startGateway(cfg.file)
+  watcher = await subscribed(gw.port, 'floxgate/aggregates/#')
+})
+afterAll(async () => {
+  await watcher?.close()
+  await gw?.stop()
+  cfg?.cleanup()
+})
+
+it('a window closes on the clock with no further reading: published and stored', async () => {
+  // Three readings inside one aligned 1 s window (sensor time), then silence.
+  const start = Math.floor(Date.now() / 1000) * 1000
+  const sensor = await connectClient(gw.port)
+  for (const [i, v] of [21, 23, 22].entries()) {
+    await sensor.client.publishAsync(
+      'sensors/attic/telemetry',
+      telemetry({ temperature: v }, start + i + 1),
+      {
+        qos: 1,
+      },
+    )
+  }
+  await sensor.close()
+  expect(gw.db.aggregates('attic')).toEqual([]) // nothing closed it yet
+
+  const published = await waitFor(() => watcher.json('floxgate/aggregates/attic/temperature')[0], {
+    timeoutMs: 5000,
+    what: 'the aggregate published by the timer',
+  })
+  expect(published).toMatchObject({
+    gateway: 'gw-test',
+    device: 'attic',
+    metric: 'temperature',
+    count: 3,
+    min: 21,
+    max: 23,
+    mean: 22,
+    last: 22,
+  })
+  const stored = await waitFor(() => gw.db.aggregates('attic')[0], { what: 'the aggregate row' })
+  expect(stored).toMatchObject({ count: 3, min: 21, max: 23, mean: 22, last: 22 })
+  expect(gw.db.readings('attic')).toHaveLength(3)
+})
