@@ -111,7 +111,8 @@ build_addon() {
     ) || die "better-sqlite3 build for $arch failed (log: $src/build.log)"
     "${prefix}strip" --strip-unneeded -o "$out.tmp" "$src/build/Release/better_sqlite3.node"
     mv "$out.tmp" "$out"
-    rm -rf "$src"
+    # The patched headers are only needed to compile: 67 MB less in the cache.
+    rm -rf "$src" "$nodedir"
   fi
   echo "$out"
 }
