@@ -29,6 +29,8 @@ export interface ForwarderStats {
   readonly resent: number
   /** Rows deleted unsent because they outlived `ttlMs`. */
   readonly expired: number
+  /** DELETE commits for acknowledged rows: acked / deleteCommits is the batching (flash wear). */
+  readonly deleteCommits: number
   /** Successful connections after the first one. */
   readonly reconnects: number
   readonly connectAttempts: number
@@ -76,6 +78,9 @@ export class Forwarder {
   private highestSent = 0
   private pumpQueued = false
   private flushQueued = false
+  private flushTimer: NodeJS.Timeout | undefined
+  /** Length of the acknowledged prefix of the window. */
+  private ackedPrefix = 0
   private pumpTimer: NodeJS.Timeout | undefined
   private pollTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -88,6 +93,7 @@ export class Forwarder {
     acked: 0,
     resent: 0,
     expired: 0,
+    deleteCommits: 0,
     reconnects: 0,
     connectAttempts: 0,
   }
@@ -216,6 +222,7 @@ export class Forwarder {
     }
     this.connected = false
     this.window = []
+    this.ackedPrefix = 0
     this.state = 'stopped'
     this.opts.logger.info({ ...this.counts }, 'uplink stopped')
   }
@@ -264,6 +271,7 @@ export class Forwarder {
     this.everConnected = true
     this.backoff.reset()
     this.window = []
+    this.ackedPrefix = 0
     this.cursor = 0
     this.opts.logger.info(
       { host: this.opts.host, port: this.opts.port, clientId: this.opts.clientId },
@@ -284,6 +292,7 @@ export class Forwarder {
     this.connected = false
     // Unacknowledged rows are still in the table; the next connection starts from its head.
     this.window = []
+    this.ackedPrefix = 0
     this.cursor = 0
     // Drops MQTT.js' in-memory copy of what was in flight: the table is the only queue.
     client.end(true)
@@ -371,14 +380,31 @@ export class Forwarder {
       }
       entry.acked = true
       this.counts.acked++
+      while (this.ackedPrefix < this.window.length && this.window[this.ackedPrefix]!.acked) {
+        this.ackedPrefix++
+      }
       this.scheduleFlush()
     })
   }
 
+  /**
+   * Deletes come in batches to spare the flash: at once (after the current burst of I/O)
+   * when the full window blocks sending or when stopping, else after `deleteDelayMs`.
+   * Rows acknowledged but not yet deleted stay inside the window, so a crash still re-sends
+   * at most `inflight` rows. Waiting for a larger acked prefix while the window is full
+   * would stall the stream: the broker's PUBACKs then wait on Nagle and delayed ACKs.
+   */
   private scheduleFlush(): void {
+    const urgent = this.window.length >= this.opts.inflight || this.state !== 'running'
+    if (!urgent) {
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined
+        this.flushAcks()
+      }, this.opts.deleteDelayMs)
+      return
+    }
     if (this.flushQueued) return
     this.flushQueued = true
-    // Acks arriving in one burst of I/O are deleted with one commit.
     setImmediate(() => {
       this.flushQueued = false
       this.flushAcks()
@@ -387,16 +413,19 @@ export class Forwarder {
 
   /** Deletes the acknowledged prefix of the window in one commit and refills the window. */
   private flushAcks(): void {
-    let n = 0
-    while (n < this.window.length && this.window[n]!.acked) n++
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+    const n = this.ackedPrefix
     if (n === 0) return
     try {
       this.queue.deleteRange(this.window[0]!.id, this.window[n - 1]!.id)
+      this.counts.deleteCommits++
     } catch (err) {
       this.recordError(err) // rows stay and may be sent again: a bounded duplicate, never a loss
       return
     }
     this.window.splice(0, n)
+    this.ackedPrefix = 0
     if (this.window.length === 0) this.releaseDrainWaiters()
     this.schedulePump()
   }

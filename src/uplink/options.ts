@@ -44,6 +44,8 @@ export interface ForwarderOptions {
   readonly reconnectMaxMs?: number
   readonly keepaliveSeconds?: number
   readonly connectTimeoutMs?: number
+  /** Longest wait before acknowledged rows are deleted, to batch deletes; default 250 ms. */
+  readonly deleteDelayMs?: number
   /** How long stop() waits for PUBACKs of publishes in flight; default 5000 ms. */
   readonly stopTimeoutMs?: number
   /** health() turns not ok when the oldest unsent row is older than this; default 10 min. */
@@ -78,6 +80,7 @@ export interface ResolvedOptions {
   readonly reconnectMaxMs: number
   readonly keepaliveSeconds: number
   readonly connectTimeoutMs: number
+  readonly deleteDelayMs: number
   readonly stopTimeoutMs: number
   readonly maxLagMs: number
   readonly disconnectGraceMs: number
@@ -169,6 +172,7 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
     reconnectMaxMs,
     keepaliveSeconds: nonNegative('keepaliveSeconds', o.keepaliveSeconds, 30),
     connectTimeoutMs: nonNegative('connectTimeoutMs', o.connectTimeoutMs, 10_000),
+    deleteDelayMs: nonNegative('deleteDelayMs', o.deleteDelayMs, 250),
     stopTimeoutMs: nonNegative('stopTimeoutMs', o.stopTimeoutMs, 5000),
     maxLagMs: nonNegative('maxLagMs', o.maxLagMs, 600_000),
     disconnectGraceMs: nonNegative('disconnectGraceMs', o.disconnectGraceMs, 30_000),

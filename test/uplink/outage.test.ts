@@ -13,7 +13,9 @@ afterAll(async () => {
 })
 
 it('buffers through two upstream outages and delivers everything in order, without gaps', async () => {
-  const mosq = await startMosquitto()
+  // Mosquitto drops to user `mosquitto` when started as root and then cannot write its
+  // persistence file in our temp folder: the consumer's session would not survive a restart.
+  const mosq = await startMosquitto({ extraConfig: ['user root'] })
   cleanups.push(() => mosq.close())
   const { dir, cleanup } = tempDir('floxgate-uplink-outage-')
   const db = openOutboxDb(join(dir, 'gw.db'))
@@ -21,7 +23,9 @@ it('buffers through two upstream outages and delivers everything in order, witho
     db.close()
   })
   // Persistent session: Mosquitto keeps for the consumer what arrives while it reconnects.
-  const up = await subscribeUpstream(mosq.url, 'site', 'consumer-outage')
+  // It reconnects slowly on purpose: the forwarder is back first and publishes into the
+  // consumer's offline session.
+  const up = await subscribeUpstream(mosq.url, 'site', 'consumer-outage', 700)
   cleanups.push(() => up.close())
   const inflight = 64
   const f = new Forwarder(db, {
@@ -73,6 +77,10 @@ it('buffers through two upstream outages and delivers everything in order, witho
   })
   await waitFor(() => outboxCount(db) === 0, { what: 'outbox drained' })
 
+  // The consumer's session survived both restarts, so the broker kept whatever arrived
+  // before the consumer was back: any gap below would be the forwarder's.
+  expect(up.sessions.slice(1).length).toBeGreaterThanOrEqual(2)
+  expect(up.sessions.slice(1).every(Boolean)).toBe(true)
   const check = checkSequence(up.received.map((r) => r.seq))
   expect(check.gaps).toEqual([])
   expect(check.unique).toBe(total)

@@ -13,6 +13,8 @@ export interface Upstream {
   readonly received: Received[]
   /** Status payloads (parsed JSON) in arrival order. */
   readonly statuses: { state: string; gateway: string; version: string }[]
+  /** `sessionPresent` of each (re)connection: false after the first means the broker lost the session. */
+  readonly sessions: boolean[]
   /** Distinct seqs seen so far. */
   unique(): number
   close(): Promise<void>
@@ -26,9 +28,14 @@ export async function subscribeUpstream(
   url: string,
   prefix: string,
   clientId: string,
+  reconnectPeriod = 100,
 ): Promise<Upstream> {
-  const client = await connectAsync(url, { clientId, clean: false, reconnectPeriod: 100 })
+  const client = await connectAsync(url, { clientId, clean: false, reconnectPeriod })
   const received: Received[] = []
+  const sessions: boolean[] = [false]
+  client.on('connect', (connack) => {
+    sessions.push(connack.sessionPresent)
+  })
   const statuses: Upstream['statuses'] = []
   const seen = new Set<number>()
   const statusTopic = `${prefix}/floxgate/status`
@@ -46,6 +53,7 @@ export async function subscribeUpstream(
     client,
     received,
     statuses,
+    sessions,
     unique: () => seen.size,
     close: async () => {
       await client.endAsync(true)
