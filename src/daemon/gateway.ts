@@ -196,7 +196,6 @@ export class Gateway {
     this.nodes.classify.replace(parts)
     this.nodes.housekeeping.replace(parts.rules)
     this.nodes.alerts.replace(alertOutput(next))
-    // Windows of the old size are dropped from memory here; a new size starts new windows.
     this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
     this.nodes.store.replace(storeOptions(next, this.forwarder))
     const needRestart = restartOnly(this.config, next)

@@ -1,5 +1,6 @@
 import type { Publisher } from '../broker/intake.js'
 import type { EventDrivenNode } from '../engine/event/event-node.js'
+import type { Aggregate } from '../gateway/reading.js'
 import type { WindowAggregator } from '../gateway/window-aggregator.js'
 import type { GatewayContext } from './context.js'
 import type { GatewayAction, GatewayEvent } from './events.js'
@@ -18,6 +19,7 @@ export interface AggregateOutput {
  */
 export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction> {
   readonly id = 'aggregate'
+  private carried: Aggregate[] = []
 
   constructor(
     private aggregator: WindowAggregator,
@@ -25,16 +27,22 @@ export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayConte
     private output: AggregateOutput,
   ) {}
 
-  /** A reload with another window size starts new windows; open ones are closed first. */
-  replace(aggregator: WindowAggregator, output: AggregateOutput): AggregateOutputClosed {
-    const closed = this.aggregator === aggregator ? [] : this.aggregator.flush()
+  /**
+   * A reload with another window size starts new windows. The open ones are closed as
+   * they are and go out with the next event (a tick at the latest), so none is lost.
+   */
+  replace(aggregator: WindowAggregator, output: AggregateOutput): void {
+    if (this.aggregator !== aggregator) this.carried.push(...this.aggregator.flush())
     this.aggregator = aggregator
     this.output = output
-    return closed
   }
 
   processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
     if (event.kind === 'tick' || !this.output.enabled) return 'default'
+    if (this.carried.length > 0) {
+      event.aggregates.push(...this.carried)
+      this.carried = []
+    }
     if (event.kind === 'telemetry') {
       for (const r of event.readings) {
         const closed = this.aggregator.add(r)
@@ -60,5 +68,3 @@ export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayConte
     return 'default'
   }
 }
-
-type AggregateOutputClosed = ReturnType<WindowAggregator['flush']>
