@@ -5,7 +5,7 @@
  * what the daemon committed.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { waitFor } from '../helpers/wait.js'
@@ -70,6 +70,7 @@ export function writeConfig(dir: string, o: DaemonConfigOptions): string {
     watchdog: { enabled: false },
     ...(o.uplink === undefined ? {} : { uplink: o.uplink }),
   }
+  mkdirSync(dir, { recursive: true })
   const file = join(dir, 'floxgate.yaml')
   // JSON is YAML: no serializer needed.
   writeFileSync(file, JSON.stringify(config, null, 2))

@@ -4,7 +4,6 @@
  * batch transaction), the drop policy keeps the right end of the stream, and every
  * stored reading is either still in the outbox or counted as dropped in the log.
  */
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -60,7 +59,6 @@ describe.each(['drop-oldest', 'reject-new'] as const)('outbox cap, %s', (policy)
     const port = await freePort()
     // Nothing listens here: the uplink stays down for the whole test.
     const deadUpstream = await freePort()
-    mkdirSync(dir, { recursive: true })
     const config = writeConfig(dir, {
       dataDir,
       port,
