@@ -172,6 +172,55 @@ describe('Forwarder', () => {
     expect(f.stats().expired).toBe(100)
   })
 
+  it('stop() mid-drain waits for PUBACKs: acked rows are deleted, the rest stay', async () => {
+    const { db, prefix, up } = await setup()
+    insertRows(db, 0, 3000)
+    const f = forwarder(db, { topicPrefix: prefix, maxReplayPerSecond: 3000 })
+    f.start()
+    await waitFor(() => up!.unique() >= 500, { what: '500 rows upstream' })
+    await f.stop()
+    const s = f.stats()
+    expect(s.inflight).toBe(0)
+    expect(s.resent).toBe(0)
+    expect(s.backlogRows).toBe(3000 - s.acked)
+    expect(s.backlogRows).toBeGreaterThan(0)
+    // What left the table is exactly a prefix that reached the upstream.
+    await waitFor(() => up!.unique() >= s.acked, { what: 'acked rows upstream' })
+    expect(checkSequence(up!.received.map((r) => r.seq))).toMatchObject({
+      unique: s.acked,
+      gaps: [],
+    })
+  })
+
+  it('reports unhealthy when the upstream stays unreachable or the lag grows', async () => {
+    const { db, prefix } = await setup(false)
+    const deadPort = await freePort()
+    const down = forwarder(db, {
+      topicPrefix: prefix,
+      url: `mqtt://127.0.0.1:${deadPort}`,
+      disconnectGraceMs: 0,
+    })
+    down.start()
+    await waitFor(() => down.stats().lastError !== undefined, { what: 'a connect error' })
+    await waitFor(() => !down.health().ok, { what: 'unhealthy' })
+    expect(down.health().reason).toMatch(/upstream unreachable for \d+ s: .*ECONNREFUSED/)
+    await down.stop()
+
+    insertRows(db, 0, 50, { createdAt: Date.now() - 120_000 })
+    const slow = forwarder(db, {
+      topicPrefix: prefix,
+      clientId: `slow-${prefix}`,
+      maxReplayPerSecond: 1,
+      replayBurst: 1,
+      maxLagMs: 60_000,
+    })
+    slow.start()
+    await waitFor(() => slow.stats().connected, { what: 'connected' })
+    expect(slow.health()).toMatchObject({ ok: false })
+    expect(slow.health().reason).toMatch(/oldest unsent row is 1\d\d s old \(limit 60 s\)/)
+    expect(slow.stats().oldestAgeMs).toBeGreaterThanOrEqual(120_000)
+  })
+
   it('refuses bad options with a message saying what to fix', async () => {
     const { db } = await setup(false)
     expect(() => new Forwarder(db, { url: 'http://x', gatewayId: 'g', version: 'v' })).toThrow(
