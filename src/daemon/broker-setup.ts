@@ -28,6 +28,11 @@ export async function startBroker(
   if (config.broker.mode === 'external') return connectExternal(config, sensorTopics, status, log)
 
   const e = config.broker.embedded
+  // Anonymous clients (loopback by default) may publish sensor readings and read
+  // everything, but not publish as the gateway (alerts, status). Sessions hold this very
+  // object, so a reload that changes the sensor topics updates it in place: otherwise a
+  // connected (or new) anonymous sensor would be refused on a topic added by SIGHUP.
+  const anonymousPublish = [...sensorTopics]
   const broker = await EmbeddedBroker.start({
     tcp: { host: e.host, port: e.port },
     tls: e.tls && {
@@ -48,9 +53,7 @@ export async function startBroker(
       acl: { publish: u.publish, subscribe: u.subscribe },
     })),
     allowAnonymous: e.allowAnonymous,
-    // Anonymous clients (loopback by default) may publish sensor readings and read
-    // everything, but not publish as the gateway (alerts, status).
-    anonymousAcl: { publish: [...sensorTopics], subscribe: ['#'] },
+    anonymousAcl: { publish: anonymousPublish, subscribe: ['#'] },
     maxPayloadBytes: e.maxPayloadBytes,
     rateLimit: e.rateLimit.messagesPerSecond > 0 ? e.rateLimit : undefined,
     status,
@@ -76,7 +79,10 @@ export async function startBroker(
     publisher: broker.publisher,
     ports: broker.ports,
     problem: () => undefined,
-    setSensorTopics: (filters) => broker.setSensorTopics(filters),
+    setSensorTopics: (filters) => {
+      broker.setSensorTopics(filters) // validates them first
+      anonymousPublish.splice(0, anonymousPublish.length, ...filters)
+    },
     close: () => broker.close(),
   }
 }
