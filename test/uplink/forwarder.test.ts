@@ -88,6 +88,16 @@ describe('Forwarder', () => {
     expect(f.health()).toEqual({ ok: true, reason: 'connected' })
   })
 
+  it('speaks MQTT 5 as well', async () => {
+    const { db, prefix, up } = await setup()
+    insertRows(db, 0, 200)
+    const f = forwarder(db, { topicPrefix: prefix, protocolVersion: 5 })
+    f.start()
+    await waitFor(() => outboxCount(db) === 0, { what: 'outbox drained' })
+    await waitFor(() => up!.unique() === 200, { what: '200 rows upstream' })
+    expect(checkSequence(up!.received.map((r) => r.seq)).gaps).toEqual([])
+  })
+
   it('wakes up on notify() without waiting for the poll timer', async () => {
     const { db, prefix, up } = await setup()
     // A poll interval far longer than the test timeout: only notify() can deliver in time.
