@@ -1,0 +1,60 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { tempDir } from '../helpers/tmp.js'
+import { runCli } from './cli-process.js'
+
+const EXAMPLE = fileURLToPath(new URL('../../config/floxgate.example.yaml', import.meta.url))
+let dir: { dir: string; cleanup: () => void }
+let bad: string
+
+beforeAll(() => {
+  dir = tempDir('floxgate-check-')
+  bad = join(dir.dir, 'bad.yaml')
+  writeFileSync(
+    bad,
+    [
+      'gateway:',
+      `  dataDir: ${dir.dir}`,
+      'broker:',
+      '  embedded:',
+      '    port: 70000',
+      'rules:',
+      '  - id: too-hot',
+      '    metric: temperature',
+      '    high: thirty',
+      '',
+    ].join('\n'),
+  )
+})
+afterAll(() => dir?.cleanup())
+
+const PROBLEMS = [
+  'broker.embedded.port: expected an integer 1..65535, got 70000 (line 5)',
+  'rules[0].high: expected a number, got "thirty" (line 9)',
+]
+
+it('check-config exits 0 on the shipped example', async () => {
+  const r = await runCli(['check-config', EXAMPLE])
+  expect(r.stderr).toBe('')
+  expect(r.stdout).toMatch(
+    /floxgate\.example\.yaml: OK \(embedded broker on 127\.0\.0\.1:1883; 4 devices/,
+  )
+  expect(r.code).toBe(0)
+})
+
+it('check-config exits 2 with one `path: message` line per problem', async () => {
+  const r = await runCli(['check-config', bad])
+  expect(r.code).toBe(2)
+  expect(r.stderr).toContain('2 problem(s)')
+  for (const p of PROBLEMS) expect(r.stderr).toContain(p)
+  expect(r.stdout).toBe('')
+})
+
+it('start refuses the same config with the same lines and exit 2, before binding anything', async () => {
+  const r = await runCli(['start', '--config', bad])
+  expect(r.code).toBe(2)
+  for (const p of PROBLEMS) expect(r.stderr).toContain(p)
+  expect(r.stdout).not.toContain('floxgate is ready')
+})

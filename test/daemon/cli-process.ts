@@ -1,0 +1,119 @@
+/**
+ * The real CLI (`node build/cli/main.js ...`) as a child process: its pino JSON lines
+ * parsed as they arrive, its exit awaited with a deadline. `npm test` builds first
+ * (pretest); when running vitest alone, run `npm run build` after changing src/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from '../helpers/wait.js'
+import type { LogLine } from './harness.js'
+
+export const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url))
+
+function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`)
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess
+  /** stdout lines that are JSON log records. */
+  readonly logs: LogLine[]
+  stdout(): string
+  stderr(): string
+  /** Waits for a log record whose message matches. */
+  waitForLog(msg: RegExp, timeoutMs?: number): Promise<LogLine>
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>
+  /** SIGKILL if still running (afterEach safety net). */
+  kill(): Promise<void>
+}
+
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  requireBuild()
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, NOTIFY_SOCKET: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: LogLine[] = []
+  let out = ''
+  let err = ''
+  let partial = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString()
+    partial += d.toString()
+    let nl = partial.indexOf('\n')
+    while (nl >= 0) {
+      const line = partial.slice(0, nl)
+      partial = partial.slice(nl + 1)
+      if (line.startsWith('{')) {
+        try {
+          logs.push(JSON.parse(line) as LogLine)
+        } catch {
+          // not a log record
+        }
+      }
+      nl = partial.indexOf('\n')
+    }
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
+  return {
+    child,
+    logs,
+    stdout: () => out,
+    stderr: () => err,
+    waitForLog: (msg, timeoutMs = 10_000) =>
+      waitFor(
+        () => {
+          const hit = logs.find((l) => msg.test(l.msg))
+          if (hit === undefined && child.exitCode !== null) {
+            throw new Error(`exited with ${child.exitCode}: ${err}${out}`)
+          }
+          return hit
+        },
+        { timeoutMs, what: `a log line matching ${msg}` },
+      ),
+    exited,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/** Runs a CLI command to its end (bounded) and returns its exit code and output. */
+export async function runCli(
+  args: readonly string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnCli(args)
+  const code = await withDeadline(p.exited, timeoutMs, `floxgate ${args.join(' ')}`).finally(() =>
+    p.kill(),
+  )
+  return { code, stdout: p.stdout(), stderr: p.stderr() }
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
+/** A daemon started from `config`, ready (its "ready" log line seen). */
+export async function startDaemon(
+  config: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliProcess> {
+  const p = spawnCli(['start', '--config', config], env)
+  await p.waitForLog(/^floxgate is ready$/, 15_000)
+  return p
+}
