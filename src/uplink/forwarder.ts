@@ -14,8 +14,9 @@ import { TokenBucket } from './token-bucket.js'
 
 export interface ForwarderStats {
   readonly connected: boolean
-  /** Rows still in the outbox (including those in flight). */
+  /** Rows still in the outbox, in flight included (see OutboxQueue.estimate). */
   readonly backlogRows: number
+  /** Estimated topic + payload bytes of those rows. */
   readonly backlogBytes: number
   /** Age of the oldest unsent row in ms (the uplink's lag); 0 when the outbox is empty. */
   readonly oldestAgeMs: number
@@ -134,7 +135,7 @@ export class Forwarder {
   stats(): ForwarderStats {
     let backlog = { rows: 0, bytes: 0, oldestCreatedAt: undefined as number | undefined }
     try {
-      backlog = this.queue.backlog()
+      backlog = this.queue.estimate()
     } catch (err) {
       this.recordError(err)
     }
