@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type CliProcess, startDaemon, withDeadline } from './cli-process.js'
+import { connectClient, publishSeries, type TestConfig, writeTestConfig } from './harness.js'
+
+let cfg: TestConfig
+let daemon: CliProcess
+
+beforeAll(async () => {
+  cfg = await writeTestConfig({ log: { level: 'info' }, http: { enabled: true } })
+  daemon = await startDaemon(cfg.file)
+})
+afterAll(async () => {
+  await daemon?.kill()
+  cfg?.cleanup()
+})
+
+it('/healthz answers 200 with every check ok, and /metrics counts readings after traffic', async () => {
+  const base = `http://127.0.0.1:${cfg.httpPort}`
+  const health = await fetch(`${base}/healthz`)
+  expect(health.status).toBe(200)
+  const body = (await health.json()) as { status: string; checks: Record<string, { ok: boolean }> }
+  expect(body.status).toBe('ok')
+  expect(Object.keys(body.checks)).toEqual(expect.arrayContaining(['broker', 'database', 'disk']))
+
+  const sensor = await connectClient(cfg.brokerPort)
+  await publishSeries(sensor.client, 'shed', [10, 11, 12, 13, 14], Date.now() - 60_000, 1000)
+  await sensor.client.publishAsync('sensors/shed/telemetry', '[]', { qos: 1 })
+  await sensor.close()
+
+  const metrics = await (await fetch(`${base}/metrics`)).text()
+  expect(metrics).toMatch(/^floxgate_readings_in_total\{device_class="generic"\} 5$/m)
+  expect(metrics).toMatch(/^floxgate_readings_stored_total 5$/m)
+  expect(metrics).toMatch(/^floxgate_dead_letters_total\{reason="not-an-object"\} 1$/m)
+
+  daemon.child.kill('SIGTERM')
+  expect(await withDeadline(daemon.exited, 5000, 'exit after SIGTERM')).toBe(0)
+})

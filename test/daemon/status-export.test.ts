@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type CliProcess, runCli, startDaemon, withDeadline } from './cli-process.js'
+import {
+  connectClient,
+  publishSeries,
+  type TestConfig,
+  telemetry,
+  writeTestConfig,
+} from './harness.js'
+
+let cfg: TestConfig
+let daemon: CliProcess
+const t0 = Date.now() - 3_600_000
+
+beforeAll(async () => {
+  cfg = await writeTestConfig({
+    log: { level: 'info' },
+    http: { enabled: true },
+    rules: [{ id: 'too-hot', metric: 'temperature', high: 30, severity: 'critical' }],
+  })
+  daemon = await startDaemon(cfg.file)
+  const sensor = await connectClient(cfg.brokerPort)
+  await publishSeries(sensor.client, 'bench-a', [20.5, 21.25], t0, 1000)
+  await publishSeries(sensor.client, 'bench-b', [31], t0 + 5000, 1000)
+  await sensor.client.publishAsync(
+    'sensors/bench-c/telemetry',
+    telemetry({ humidity: 44 }, t0 + 6000),
+    { qos: 1 },
+  )
+  await sensor.close()
+})
+afterAll(async () => {
+  await daemon?.kill()
+  cfg?.cleanup()
+})
+
+it('`floxgate status` beside the running daemon: health, active alerts, latest reading per device', async () => {
+  const r = await runCli(['status', '--config', cfg.file])
+  expect(r.stderr).toBe('')
+  expect(r.code).toBe(0)
+  expect(r.stdout).toContain('floxgate gw-test')
+  expect(r.stdout).toContain('health:   ok')
+  expect(r.stdout).toMatch(/active alerts: 1\n\s+critical\s+bench-b temperature too-hot since/)
+  expect(r.stdout).toContain('latest readings (3):')
+  expect(r.stdout).toMatch(/bench-a\s+temperature\s+21\.25\s/)
+  expect(r.stdout).toMatch(/bench-c\s+humidity\s+44\s/)
+})
+
+it('`floxgate export --format csv` writes the readings with a header', async () => {
+  const r = await runCli(['export', '--config', cfg.file, '--format', 'csv'])
+  expect(r.code).toBe(0)
+  const lines = r.stdout.trim().split('\n')
+  expect(lines[0]).toBe('device,metric,ts,value,receivedAt')
+  const rows = lines.slice(1).map((l) => l.split(','))
+  expect(rows.map((c) => [c[0], c[1], Number(c[2]), Number(c[3])])).toEqual(
+    expect.arrayContaining([
+      ['bench-a', 'temperature', t0, 20.5],
+      ['bench-a', 'temperature', t0 + 1000, 21.25],
+      ['bench-b', 'temperature', t0 + 5000, 31],
+      ['bench-c', 'humidity', t0 + 6000, 44],
+    ]),
+  )
+  expect(rows).toHaveLength(4)
+  expect(r.stderr).toContain('exported 4 readings')
+
+  const one = await runCli([
+    'export',
+    '--config',
+    cfg.file,
+    '--format',
+    'ndjson',
+    '--device',
+    'bench-a',
+  ])
+  expect(
+    one.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { value: number }).value),
+  ).toEqual([20.5, 21.25])
+})
+
+it('status exits 1 once the daemon is gone, and still reads the database', async () => {
+  daemon.child.kill('SIGTERM')
+  expect(await withDeadline(daemon.exited, 5000, 'exit after SIGTERM')).toBe(0)
+  const r = await runCli(['status', '--config', cfg.file])
+  expect(r.code).toBe(1)
+  expect(r.stdout).toMatch(/health:\s+daemon not reachable/)
+  expect(r.stdout).toContain('latest readings (3):')
+})
