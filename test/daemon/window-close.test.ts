@@ -27,8 +27,10 @@ afterAll(async () => {
 })
 
 it('a window closes on the clock with no further reading: published and stored', async () => {
-  // Three readings inside one aligned 1 s window (sensor time), then silence.
-  const start = Math.floor(Date.now() / 1000) * 1000
+  // Three readings inside one aligned 1 s window (sensor time), then silence. The window
+  // lies a second or two ahead of the gateway clock, so the clock cannot close it between
+  // two of the readings (a little in the future is allowed: timestamps.maxFutureSeconds).
+  const start = Math.ceil(Date.now() / 1000) * 1000 + 1000
   const sensor = await connectClient(gw.port)
   for (const [i, v] of [21, 23, 22].entries()) {
     await sensor.client.publishAsync(
