@@ -94,7 +94,7 @@ export class Gateway {
         parse: new ParseNode(parts.parser),
         classify: new ClassifyNode(parts),
         alerts: new AlertNode(broker.publisher, alertOutput(config)),
-        housekeeping: new HousekeepingNode(parts.rules),
+        housekeeping: new HousekeepingNode(parts.rules, config.alerts.staleCheckSeconds * 1000),
         aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
         store: new StoreNode(store, storeOptions(config, forwarder)),
       }
@@ -194,7 +194,7 @@ export class Gateway {
     this.broker.setSensorTopics(parts.parser.subscriptions)
     this.nodes.parse.replace(parts.parser)
     this.nodes.classify.replace(parts)
-    this.nodes.housekeeping.replace(parts.rules)
+    this.nodes.housekeeping.replace(parts.rules, next.alerts.staleCheckSeconds * 1000)
     this.nodes.alerts.replace(alertOutput(next))
     this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
     this.nodes.store.replace(storeOptions(next, this.forwarder))

@@ -12,18 +12,27 @@ export class HousekeepingNode
 {
   readonly id = 'housekeeping'
 
-  constructor(private rules: AlertRules) {}
+  private lastStaleCheck = Number.NEGATIVE_INFINITY
 
-  replace(rules: AlertRules): void {
+  /** `staleCheckMs`: `alerts.staleCheckSeconds`; the clock ticks more often (windows). */
+  constructor(
+    private rules: AlertRules,
+    private staleCheckMs = 0,
+  ) {}
+
+  replace(rules: AlertRules, staleCheckMs = this.staleCheckMs): void {
     this.rules = rules
+    this.staleCheckMs = staleCheckMs
   }
 
   processEvent(event: GatewayEvent): { action: GatewayAction; event: GatewayEvent } | 'done' {
     if (event.kind !== 'tick') return 'done'
+    const due = event.at - this.lastStaleCheck >= this.staleCheckMs
+    if (due) this.lastStaleCheck = event.at
     const next: HousekeepingEvent = {
       kind: 'housekeeping',
       at: event.at,
-      alerts: this.rules.checkStale(event.at),
+      alerts: due ? this.rules.checkStale(event.at) : [],
       aggregates: [],
     }
     return { action: next.alerts.length > 0 ? 'alert' : 'normal', event: next }

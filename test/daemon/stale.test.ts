@@ -19,8 +19,10 @@ let watcher: RecordingClient
 beforeAll(async () => {
   cfg = await writeTestConfig({
     devices: [{ id: 'quiet', profile: 'dht22' }],
-    // The housekeeping clock ticks every second: a 1 s stale rule fires within ~2 s.
+    // The housekeeping clock ticks every second and checks stale rules every
+    // staleCheckSeconds: a 1 s stale rule fires within ~2 s.
     rules: [{ id: 'silent', staleSeconds: 1, severity: 'warning' }],
+    alerts: { staleCheckSeconds: 1 },
   })
   gw = await startGateway(cfg.file)
   watcher = await subscribed(gw.port, 'floxgate/alerts/#')
