@@ -49,6 +49,7 @@ type State = 'new' | 'running' | 'stopping' | 'stopped'
 /** A row published on the current connection and not yet deleted. */
 interface InFlight {
   readonly id: number
+  readonly sentAt: number
   acked: boolean
 }
 
@@ -366,7 +367,7 @@ export class Forwarder {
   }
 
   private publishRow(client: MqttClient, row: OutboxRow): void {
-    const entry: InFlight = { id: row.id, acked: false }
+    const entry: InFlight = { id: row.id, sentAt: Date.now(), acked: false }
     this.window.push(entry)
     this.counts.sent++
     if (row.id <= this.highestSent) this.counts.resent++
@@ -458,8 +459,23 @@ export class Forwarder {
         this.recordError(err)
       }
     }
+    this.checkAckTimeout()
     this.flushAcks()
     this.schedulePump()
+  }
+
+  /**
+   * A broker that keeps the connection (and answers pings) but stops acknowledging would
+   * hold the window forever: give up on the connection and resend from the table.
+   */
+  private checkAckTimeout(): void {
+    const oldest = this.window[this.ackedPrefix]
+    const client = this.client
+    if (oldest === undefined || client === undefined || !this.connected) return
+    const waited = Date.now() - oldest.sentAt
+    if (waited <= this.opts.ackTimeoutMs) return
+    this.recordError(new Error(`no PUBACK from the upstream for ${Math.round(waited / 1000)} s`))
+    this.abandon(client)
   }
 
   private armPumpTimer(ms: number): void {

@@ -44,6 +44,8 @@ export interface ForwarderOptions {
   readonly reconnectMaxMs?: number
   readonly keepaliveSeconds?: number
   readonly connectTimeoutMs?: number
+  /** Reconnect when the oldest publish in flight waited this long for its PUBACK; default 60 s. */
+  readonly ackTimeoutMs?: number
   /** Longest wait before acknowledged rows are deleted, to batch deletes; default 250 ms. */
   readonly deleteDelayMs?: number
   /** How long stop() waits for PUBACKs of publishes in flight; default 5000 ms. */
@@ -81,6 +83,7 @@ export interface ResolvedOptions {
   readonly keepaliveSeconds: number
   readonly connectTimeoutMs: number
   readonly deleteDelayMs: number
+  readonly ackTimeoutMs: number
   readonly stopTimeoutMs: number
   readonly maxLagMs: number
   readonly disconnectGraceMs: number
@@ -172,6 +175,7 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
     reconnectMaxMs,
     keepaliveSeconds: nonNegative('keepaliveSeconds', o.keepaliveSeconds, 30),
     connectTimeoutMs: nonNegative('connectTimeoutMs', o.connectTimeoutMs, 10_000),
+    ackTimeoutMs: nonNegative('ackTimeoutMs', o.ackTimeoutMs, 60_000),
     deleteDelayMs: nonNegative('deleteDelayMs', o.deleteDelayMs, 250),
     stopTimeoutMs: nonNegative('stopTimeoutMs', o.stopTimeoutMs, 5000),
     maxLagMs: nonNegative('maxLagMs', o.maxLagMs, 600_000),

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { Forwarder } from '../../src/uplink/index.js'
@@ -94,4 +95,55 @@ it('buffers through two upstream outages and delivers everything in order, witho
   const redelivered = up.received.filter((r) => r.dup).length
   expect(ours).toBeLessThanOrEqual(s.resent + redelivered)
   expect(s.acked).toBeGreaterThanOrEqual(total)
+})
+
+/** Pid of the process listening on a loopback port (as root, `ss` names it). */
+function listenerPid(port: number): number {
+  const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`]).toString()
+  const m = /pid=(\d+)/.exec(out)
+  if (m === null) throw new Error(`no process found listening on ${port}: ${out}`)
+  return Number(m[1])
+}
+
+it('gives up on a broker that stops acknowledging, and resends once it is back', async () => {
+  const mosq = await startMosquitto()
+  cleanups.push(() => mosq.close())
+  const { dir, cleanup } = tempDir('floxgate-uplink-hang-')
+  const db = openOutboxDb(join(dir, 'gw.db'))
+  cleanups.push(cleanup, () => {
+    db.close()
+  })
+  const f = new Forwarder(db, {
+    url: mosq.url,
+    gatewayId: 'gw-hang',
+    version: 'test',
+    topicPrefix: 'hang',
+    ackTimeoutMs: 300,
+    pollIntervalMs: 50,
+    keepaliveSeconds: 600, // so only the PUBACK timeout can notice
+    connectTimeoutMs: 1000,
+    reconnectInitialMs: 50,
+    reconnectMaxMs: 200,
+  })
+  cleanups.push(() => f.stop())
+  f.start()
+  insertRows(db, 0, 10)
+  f.notify()
+  await waitFor(() => outboxCount(db) === 0, { what: 'first rows delivered' })
+
+  // A frozen broker: the TCP connection stays open, nothing is acknowledged.
+  const pid = listenerPid(mosq.port)
+  process.kill(pid, 'SIGSTOP')
+  try {
+    insertRows(db, 10, 50)
+    f.notify()
+    await waitFor(() => /no PUBACK/.test(f.stats().lastError ?? ''), { what: 'PUBACK timeout' })
+    expect(outboxCount(db)).toBe(50)
+  } finally {
+    process.kill(pid, 'SIGCONT')
+  }
+  await waitFor(() => outboxCount(db) === 0, { what: 'rows delivered after the broker thawed' })
+  const s = f.stats()
+  expect(s.reconnects).toBeGreaterThanOrEqual(1)
+  expect(s.acked).toBeGreaterThanOrEqual(60)
 })
