@@ -13,6 +13,7 @@
  * raises. Timestamps are milliseconds, strictly increasing per device (the store keys a
  * reading by time and series, so two equal ones would be one reading).
  */
+import { Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 
@@ -52,6 +53,9 @@ async function main(): Promise<void> {
     clientId: `bench-publisher-${process.pid}`,
     reconnectPeriod: 0,
   })
+  // Latency is the gateway's, not Nagle's: a paced publisher's small segments would
+  // otherwise wait for the broker's delayed ACK (tens of ms on loopback).
+  if (client.stream instanceof Socket) client.stream.setNoDelay(true)
   const pendingRaise = new Map<string, number>()
   const latencies: number[] = []
   let alertsReceived = 0

@@ -62,7 +62,8 @@ function track(server: Server, sockets: Set<Duplex>, event: string): void {
 
 export async function listenTcp(o: TcpListenerOptions, handle: ConnectionHandler) {
   const sockets = new Set<Duplex>()
-  const server = createTcpServer((s) => handle(s))
+  // No Nagle: an alert or PUBACK of a few bytes must not wait for the peer's delayed ACK.
+  const server = createTcpServer({ noDelay: true }, (s) => handle(s))
   track(server, sockets, 'connection')
   const port = await bind(server, 'MQTT over TCP', o)
   return { kind: 'tcp', port, close: closer(server, sockets) } satisfies Listener

@@ -10,7 +10,7 @@ export type { Logger }
  */
 export function createLogger(opts: { level?: Level | 'silent'; pretty?: boolean } = {}): Logger {
   const pretty = opts.pretty ?? process.stdout.isTTY === true
-  const dest: DestinationStream = pretty ? new TerminalLines() : pino.destination({ sync: true })
+  const dest: DestinationStream = pretty ? new TerminalLines() : journalDestination()
   return pino(
     {
       level: opts.level ?? 'info',
@@ -20,6 +20,18 @@ export function createLogger(opts: { level?: Level | 'silent'; pretty?: boolean 
     dest,
   )
 }
+
+/**
+ * Asynchronous stdout. A synchronous one blocks the event loop for 100 ms (sonic-boom's
+ * busy wait) each time the pipe to journald is full, which stalls intake and alerts.
+ * Lines queue while a write is in flight and go out together; pino flushes what is
+ * queued on exit. If journald stops reading, at most MAX_QUEUED_LOG bytes wait and
+ * later lines are dropped rather than growing memory.
+ */
+function journalDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 0, maxLength: MAX_QUEUED_LOG })
+}
+const MAX_QUEUED_LOG = 1024 * 1024
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',
