@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
+import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Forwarder, type ForwarderOptions } from '../../src/uplink/index.js'
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
@@ -109,9 +110,11 @@ describe('Forwarder', () => {
     await waitFor(() => up!.unique() === 3, { what: 'rows after notify', timeoutMs: 5000 })
   })
 
-  it('publishes a retained online status, and offline on stop()', async () => {
+  it('publishes a retained online status, and offline on stop(); logs through pino', async () => {
     const { db, prefix, up } = await setup()
-    const f = forwarder(db, { topicPrefix: prefix })
+    const lines: string[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) })
+    const f = forwarder(db, { topicPrefix: prefix, logger })
     f.start()
     await waitFor(() => up!.statuses.length >= 1, { what: 'online status' })
     expect(up!.statuses[0]).toEqual({ state: 'online', gateway: 'gw-test', version: '0.0.0-test' })
@@ -124,6 +127,8 @@ describe('Forwarder', () => {
     cleanups.push(() => late.close())
     await waitFor(() => late.statuses.length >= 1, { what: 'retained status' })
     expect(late.statuses[0]!.state).toBe('offline')
+    const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg)
+    expect(messages).toEqual(['uplink connected', 'uplink stopped'])
   })
 
   it('paces a backlog replay by maxReplayPerSecond', async () => {
