@@ -67,12 +67,15 @@ export class ExternalBroker {
   private acks: AckSequence
   private backoffMs: number
   private closing: Promise<void> | undefined
+  /** Replaced on a config reload; the session's subscriptions follow. */
+  private sensorTopics: readonly string[]
 
   private constructor(private readonly opts: ExternalBrokerOptions) {
     const url = parseUrl(opts.url)
     for (const t of opts.sensorTopics) {
       if (!isValidFilter(t)) throw ERR.BROKER_BAD_FILTER('sensorTopics', t)
     }
+    this.sensorTopics = [...opts.sensorTopics]
     this.backoffMs = opts.reconnect?.initialMs ?? 1000
     this.gate = new IntakeGate((err, m) =>
       m.ack(err instanceof Error ? err : new Error(String(err))),
@@ -184,13 +187,32 @@ export class ExternalBroker {
     return this.closing
   }
 
+  /**
+   * Which topics are sensor messages from now on (a config reload): new filters are
+   * subscribed at QoS 1, dropped ones unsubscribed. Offline, the next connect does it.
+   */
+  setSensorTopics(filters: readonly string[]): void {
+    for (const t of filters) {
+      if (!isValidFilter(t)) throw ERR.BROKER_BAD_FILTER('sensorTopics', t)
+    }
+    const added = filters.filter((t) => !this.sensorTopics.includes(t))
+    const removed = this.sensorTopics.filter((t) => !filters.includes(t))
+    this.sensorTopics = [...filters]
+    if (!this.client.connected) return
+    const report = (err?: Error | null) => {
+      if (err) this.opts.onError?.(err)
+    }
+    if (added.length > 0) this.client.subscribe(added, { qos: 1 }, report)
+    if (removed.length > 0) this.client.unsubscribe(removed, report)
+  }
+
   private subscribed = false
   private subscribedWaiters: Array<() => void> = []
 
   private onConnect(): void {
     this.backoffMs = this.opts.reconnect?.initialMs ?? 1000
     this.client.options.reconnectPeriod = this.backoffMs
-    const topics = Object.fromEntries(this.opts.sensorTopics.map((t) => [t, { qos: 1 as const }]))
+    const topics = Object.fromEntries(this.sensorTopics.map((t) => [t, { qos: 1 as const }]))
     this.client.subscribe(topics, (err) => {
       if (err) {
         this.opts.onError?.(err)

@@ -118,11 +118,7 @@ function connectExternal(
     publisher: broker.publisher,
     ports: {},
     problem: () => (broker.connected ? undefined : `not connected to ${x.url}`),
-    setSensorTopics: () => {
-      log.warn(
-        'sensor topics changed; with an external broker the subscriptions change at the next restart',
-      )
-    },
+    setSensorTopics: (filters) => broker.setSensorTopics(filters),
     close: () => broker.close(),
   }
 }
