@@ -89,6 +89,7 @@ export class Forwarder {
   private drainWaiters: (() => void)[] = []
   private stopping: Promise<void> | undefined
   private lastError: string | undefined
+  private expiredSinceLog = 0
   private lastErrorAt: number | undefined
   private readonly counts = {
     sent: 0,
@@ -436,10 +437,7 @@ export class Forwarder {
     try {
       this.queue.delete(ids)
       this.counts.expired += ids.length
-      this.opts.logger.info(
-        { rows: ids.length, ttlMs: this.opts.ttlMs },
-        'uplink dropped expired rows',
-      )
+      this.expiredSinceLog += ids.length
     } catch (err) {
       this.recordError(err)
     }
@@ -451,13 +449,19 @@ export class Forwarder {
     if (this.opts.ttlMs > 0) {
       try {
         const n = this.queue.expireHead(this.cursor, Date.now() - this.opts.ttlMs)
-        if (n > 0) {
-          this.counts.expired += n
-          this.opts.logger.info({ rows: n, ttlMs: this.opts.ttlMs }, 'uplink dropped expired rows')
-        }
+        this.counts.expired += n
+        this.expiredSinceLog += n
       } catch (err) {
         this.recordError(err)
       }
+    }
+    // One line per poll at most, however many batches met expired rows.
+    if (this.expiredSinceLog > 0) {
+      this.opts.logger.info(
+        { rows: this.expiredSinceLog, total: this.counts.expired, ttlMs: this.opts.ttlMs },
+        'uplink dropped expired rows',
+      )
+      this.expiredSinceLog = 0
     }
     this.checkAckTimeout()
     this.flushAcks()
