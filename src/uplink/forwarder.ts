@@ -1,7 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import { connect, type MqttClient } from 'mqtt'
 import { ERR } from '../errors.js'
 import { Backoff } from './backoff.js'
+import { clientOptions } from './connection.js'
 import {
   type ForwarderOptions,
   joinTopic,
@@ -9,49 +10,12 @@ import {
   resolveOptions,
 } from './options.js'
 import { OutboxQueue, type OutboxRow } from './outbox.js'
+import { SendWindow } from './send-window.js'
+import { assessHealth, type ForwarderHealth, type ForwarderStats } from './stats.js'
 import { statusPayload } from './status.js'
 import { TokenBucket } from './token-bucket.js'
 
-export interface ForwarderStats {
-  readonly connected: boolean
-  /** Rows still in the outbox, in flight included (see OutboxQueue.estimate). */
-  readonly backlogRows: number
-  /** Estimated topic + payload bytes of those rows. */
-  readonly backlogBytes: number
-  /** Age of the oldest unsent row in ms (the uplink's lag); 0 when the outbox is empty. */
-  readonly oldestAgeMs: number
-  /** Publishes awaiting PUBACK or deletion right now. */
-  readonly inflight: number
-  /** QoS 1 publishes made, resends included. */
-  readonly sent: number
-  /** PUBACKs received. */
-  readonly acked: number
-  /** Rows published again after a reconnect: an upper bound on duplicates upstream. */
-  readonly resent: number
-  /** Rows deleted unsent because they outlived `ttlMs`. */
-  readonly expired: number
-  /** DELETE commits for acknowledged rows: acked / deleteCommits is the batching (flash wear). */
-  readonly deleteCommits: number
-  /** Successful connections after the first one. */
-  readonly reconnects: number
-  readonly connectAttempts: number
-  readonly lastError: string | undefined
-  readonly lastErrorAt: number | undefined
-}
-
-export interface ForwarderHealth {
-  readonly ok: boolean
-  readonly reason: string
-}
-
 type State = 'new' | 'running' | 'stopping' | 'stopped'
-
-/** A row published on the current connection and not yet deleted. */
-interface InFlight {
-  readonly id: number
-  readonly sentAt: number
-  acked: boolean
-}
 
 /**
  * Drains the SQLite outbox to the upstream broker: oldest first, QoS 1, up to `inflight`
@@ -73,7 +37,7 @@ export class Forwarder {
   private connected = false
   private everConnected = false
   private disconnectedSince = Date.now()
-  private window: InFlight[] = []
+  private readonly window = new SendWindow()
   /** Highest row id read on the current connection. */
   private cursor = 0
   /** Highest row id ever published by this process: a lower id published again is a resend. */
@@ -81,8 +45,6 @@ export class Forwarder {
   private pumpQueued = false
   private flushQueued = false
   private flushTimer: NodeJS.Timeout | undefined
-  /** Length of the acknowledged prefix of the window. */
-  private ackedPrefix = 0
   private pumpTimer: NodeJS.Timeout | undefined
   private pollTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -154,31 +116,26 @@ export class Forwarder {
   }
 
   health(): ForwarderHealth {
-    if (this.state !== 'running') return { ok: false, reason: `uplink ${this.state}` }
     const now = Date.now()
-    if (!this.connected) {
-      const down = now - this.disconnectedSince
-      const why = this.lastError === undefined ? '' : `: ${this.lastError}`
-      if (down > this.opts.disconnectGraceMs) {
-        return { ok: false, reason: `upstream unreachable for ${Math.round(down / 1000)} s${why}` }
-      }
-      return { ok: true, reason: `connecting to upstream${why}` }
-    }
-    let oldest: number | undefined
-    try {
-      oldest = this.queue.oldestCreatedAt()
-    } catch (err) {
-      this.recordError(err)
-      return { ok: false, reason: `outbox unreadable: ${this.lastError}` }
-    }
-    const lag = oldest === undefined ? 0 : now - oldest
-    if (lag > this.opts.maxLagMs) {
-      return {
-        ok: false,
-        reason: `oldest unsent row is ${Math.round(lag / 1000)} s old (limit ${Math.round(this.opts.maxLagMs / 1000)} s)`,
+    let lagMs = 0
+    if (this.state === 'running' && this.connected) {
+      try {
+        const oldest = this.queue.oldestCreatedAt()
+        lagMs = oldest === undefined ? 0 : now - oldest
+      } catch (err) {
+        this.recordError(err)
+        return { ok: false, reason: `outbox unreadable: ${this.lastError}` }
       }
     }
-    return { ok: true, reason: 'connected' }
+    return assessHealth({
+      state: this.state,
+      connected: this.connected,
+      downMs: now - this.disconnectedSince,
+      lastError: this.lastError,
+      lagMs,
+      disconnectGraceMs: this.opts.disconnectGraceMs,
+      maxLagMs: this.opts.maxLagMs,
+    })
   }
 
   /**
@@ -224,8 +181,7 @@ export class Forwarder {
       client?.end(true)
     }
     this.connected = false
-    this.window = []
-    this.ackedPrefix = 0
+    this.window.clear()
     this.state = 'stopped'
     this.opts.logger.info({ ...this.counts }, 'uplink stopped')
   }
@@ -233,29 +189,7 @@ export class Forwarder {
   private openConnection(): void {
     const o = this.opts
     this.counts.connectAttempts++
-    const clientOpts: IClientOptions = {
-      protocol: o.protocol,
-      host: o.host,
-      port: o.port,
-      clientId: o.clientId,
-      clean: false,
-      // Reconnection is ours (capped exponential backoff with jitter, see backoff.ts).
-      reconnectPeriod: 0,
-      connectTimeout: o.connectTimeoutMs,
-      keepalive: o.keepaliveSeconds,
-      protocolVersion: o.protocolVersion,
-      rejectUnauthorized: o.rejectUnauthorized,
-      will: {
-        topic: o.statusTopic,
-        payload: statusPayload('offline', o.gatewayId, o.version),
-        qos: 1,
-        retain: true,
-      },
-    }
-    if (o.username !== undefined) clientOpts.username = o.username
-    if (o.password !== undefined) clientOpts.password = o.password
-    if (o.ca !== undefined) clientOpts.ca = o.ca
-    const client = connect(clientOpts)
+    const client = connect(clientOptions(o))
     this.client = client
     client.on('connect', () => {
       if (this.client === client) this.onConnected(client)
@@ -273,8 +207,7 @@ export class Forwarder {
     if (this.everConnected) this.counts.reconnects++
     this.everConnected = true
     this.backoff.reset()
-    this.window = []
-    this.ackedPrefix = 0
+    this.window.clear()
     this.cursor = 0
     this.opts.logger.info(
       { host: this.opts.host, port: this.opts.port, clientId: this.opts.clientId },
@@ -294,8 +227,7 @@ export class Forwarder {
     this.client = undefined
     this.connected = false
     // Unacknowledged rows are still in the table; the next connection starts from its head.
-    this.window = []
-    this.ackedPrefix = 0
+    this.window.clear()
     this.cursor = 0
     // Drops MQTT.js' in-memory copy of what was in flight: the table is the only queue.
     client.end(true)
@@ -368,8 +300,7 @@ export class Forwarder {
   }
 
   private publishRow(client: MqttClient, row: OutboxRow): void {
-    const entry: InFlight = { id: row.id, sentAt: Date.now(), acked: false }
-    this.window.push(entry)
+    const entry = this.window.push(row.id, Date.now())
     this.counts.sent++
     if (row.id <= this.highestSent) this.counts.resent++
     else this.highestSent = row.id
@@ -381,11 +312,8 @@ export class Forwarder {
         this.abandon(client)
         return
       }
-      entry.acked = true
+      this.window.ack(entry)
       this.counts.acked++
-      while (this.ackedPrefix < this.window.length && this.window[this.ackedPrefix]!.acked) {
-        this.ackedPrefix++
-      }
       this.scheduleFlush()
     })
   }
@@ -418,17 +346,16 @@ export class Forwarder {
   private flushAcks(): void {
     clearTimeout(this.flushTimer)
     this.flushTimer = undefined
-    const n = this.ackedPrefix
-    if (n === 0) return
+    const acked = this.window.ackedRange()
+    if (acked === undefined) return
     try {
-      this.queue.deleteRange(this.window[0]!.id, this.window[n - 1]!.id)
+      this.queue.deleteRange(acked.first, acked.last)
       this.counts.deleteCommits++
     } catch (err) {
       this.recordError(err) // rows stay and may be sent again: a bounded duplicate, never a loss
       return
     }
-    this.window.splice(0, n)
-    this.ackedPrefix = 0
+    this.window.dropAcked()
     if (this.window.length === 0) this.releaseDrainWaiters()
     this.schedulePump()
   }
@@ -473,7 +400,7 @@ export class Forwarder {
    * hold the window forever: give up on the connection and resend from the table.
    */
   private checkAckTimeout(): void {
-    const oldest = this.window[this.ackedPrefix]
+    const oldest = this.window.oldestUnacked()
     const client = this.client
     if (oldest === undefined || client === undefined || !this.connected) return
     const waited = Date.now() - oldest.sentAt
