@@ -34,6 +34,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
+      // As root (CI), Mosquitto drops to user `mosquitto`, which cannot write its
+      // persistence file in our root-owned temp folder: sessions would be lost across
+      // stop()/start(). Ignored when not run as root.
+      'user root',
       'persistence true',
       `persistence_location ${dir}/`,
       'log_dest stderr',
