@@ -16,7 +16,7 @@ afterAll(async () => {
 it('buffers through two upstream outages and delivers everything in order, without gaps', async () => {
   // Mosquitto drops to user `mosquitto` when started as root and then cannot write its
   // persistence file in our temp folder: the consumer's session would not survive a restart.
-  const mosq = await startMosquitto({ extraConfig: ['user root'] })
+  const mosq = await startMosquitto()
   cleanups.push(() => mosq.close())
   const { dir, cleanup } = tempDir('floxgate-uplink-outage-')
   const db = openOutboxDb(join(dir, 'gw.db'))

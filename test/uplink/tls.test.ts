@@ -30,12 +30,8 @@ function makeCertificates(): void {
 beforeAll(async () => {
   makeCertificates()
   mosq = await startMosquitto({
-    // As root Mosquitto drops to user `mosquitto`, which cannot read our temp folder.
-    extraConfig: [
-      'user root',
-      `certfile ${join(dir, 'server.pem')}`,
-      `keyfile ${join(dir, 'server.key')}`,
-    ],
+    // The helper keeps Mosquitto as root, so it can read the certificates in our temp folder.
+    extraConfig: [`certfile ${join(dir, 'server.pem')}`, `keyfile ${join(dir, 'server.key')}`],
   })
 })
 afterAll(async () => {
