@@ -34,7 +34,8 @@ export function expandPattern(pattern: string, who: AclSubject): string | undefi
 
 export function mayPublish(acl: Acl, who: AclSubject, topic: string): boolean {
   for (const p of acl.publish) {
-    const filter = expandPattern(p, who)
+    // Most entries have no placeholder: skip the regex on this per-PUBLISH path.
+    const filter = p.includes('{') ? expandPattern(p, who) : p
     if (filter !== undefined && matchTopic(filter, topic)) return true
   }
   return false

@@ -2,7 +2,6 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer } from 'node:tls'
-import { createWebSocketStream, WebSocketServer } from 'ws'
 import { ERR } from '../errors.js'
 
 /** Hands one client connection to the broker. */
@@ -85,6 +84,8 @@ export async function listenTls(o: TlsListenerOptions, handle: ConnectionHandler
 }
 
 export async function listenWebSocket(o: WebSocketListenerOptions, handle: ConnectionHandler) {
+  // Loaded only when a websocket listener is configured (memory on small devices).
+  const { createWebSocketStream, WebSocketServer } = await import('ws')
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over websocket only\n')
   })

@@ -16,20 +16,54 @@ export function isValidFilter(filter: string): boolean {
   return true
 }
 
-/** True when the topic name `topic` matches `filter`. */
+/**
+ * True when the topic name `topic` matches `filter` (a valid filter). Runs for every
+ * PUBLISH (ACL and sensor topics), so it walks both strings in place instead of
+ * splitting them into arrays.
+ */
 export function matchTopic(filter: string, topic: string): boolean {
   // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with '$'
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false
-  const f = filter.split('/')
-  const t = topic.split('/')
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!
-    if (level === '#') return true
-    if (i >= t.length) return false
-    if (level !== '+' && level !== t[i]) return false
+  if (
+    topic.charCodeAt(0) === DOLLAR &&
+    (filter.charCodeAt(0) === PLUS || filter.charCodeAt(0) === HASH)
+  )
+    return false
+  const fl = filter.length
+  const tl = topic.length
+  let f = 0
+  let t = 0
+  for (;;) {
+    // f and t are at the start of a level
+    const c = filter.charCodeAt(f)
+    if (c === HASH && f + 1 === fl) return true
+    if (c === PLUS && (f + 1 === fl || filter.charCodeAt(f + 1) === SLASH)) {
+      f++
+      while (t < tl && topic.charCodeAt(t) !== SLASH) t++
+    } else {
+      while (f < fl && t < tl) {
+        const fc = filter.charCodeAt(f)
+        if (fc === SLASH || fc !== topic.charCodeAt(t)) break
+        f++
+        t++
+      }
+      if (f < fl && filter.charCodeAt(f) !== SLASH) return false
+      if (t < tl && topic.charCodeAt(t) !== SLASH) return false
+    }
+    // both at a '/' or at their end
+    if (f === fl) return t === tl
+    if (t === tl) {
+      // `sport/#` also matches `sport` [MQTT-4.7.1-2]
+      return f + 2 === fl && filter.charCodeAt(f + 1) === HASH
+    }
+    f++
+    t++
   }
-  return f.length === t.length
 }
+
+const SLASH = 47
+const PLUS = 43
+const HASH = 35
+const DOLLAR = 36
 
 /**
  * True when every topic that `requested` can match is also matched by `allowed`: an ACL
