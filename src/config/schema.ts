@@ -232,7 +232,7 @@ const uplink = z.strictObject({
   maxBufferMB: positive.default(256),
   dropPolicy: z.enum(['drop-oldest', 'reject-new']).default('drop-oldest'),
   ttlHours: nonNegative.default(168),
-  maxReplayPerSecond: nonNegative.default(500),
+  maxReplayPerSecond: nonNegative.default(2000),
   inflight: int(1, 65535).default(64),
   qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(1),
 })

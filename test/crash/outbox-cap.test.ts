@@ -9,9 +9,11 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/net.js'
 import { tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
 import {
   ensureBuilt,
   killAllDaemons,
+  metric,
   startDaemon,
   storedReadings,
   writeConfig,
@@ -59,9 +61,11 @@ describe.each(['drop-oldest', 'reject-new'] as const)('outbox cap, %s', (policy)
     const port = await freePort()
     // Nothing listens here: the uplink stays down for the whole test.
     const deadUpstream = await freePort()
+    const httpPort = await freePort()
     const config = writeConfig(dir, {
       dataDir,
       port,
+      httpPort,
       batchMaxDelayMs: 10,
       uplink: {
         url: `mqtt://127.0.0.1:${deadUpstream}`,
@@ -95,6 +99,15 @@ describe.each(['drop-oldest', 'reject-new'] as const)('outbox cap, %s', (policy)
     } finally {
       clearInterval(sampler)
     }
+    // The drops reach /metrics too (counted on the next housekeeping tick).
+    const loggedDrops = () =>
+      daemon.logs
+        .filter((l) => String(l.msg).includes('dropped'))
+        .reduce((n, l) => n + Number(l[policy] ?? 0), 0)
+    await waitFor(
+      async () => (await metric(httpPort, 'floxgate_readings_dropped_total')) === loggedDrops(),
+      { what: 'floxgate_readings_dropped_total to match the logged drops' },
+    )
     expect(await daemon.stop()).toBe(0)
 
     const total = DEVICES * PER_DEVICE
@@ -104,8 +117,7 @@ describe.each(['drop-oldest', 'reject-new'] as const)('outbox cap, %s', (policy)
     // Full to within a few rows: the cap is used, not undershot.
     expect(bytes).toBeGreaterThan(CAP_BYTES - 1000)
 
-    const dropLines = daemon.logs.filter((l) => String(l.msg).includes('dropped'))
-    const dropped = dropLines.reduce((n, l) => n + Number(l[policy] ?? 0), 0)
+    const dropped = loggedDrops()
     let inOutbox = 0
     for (const list of ts.values()) inOutbox += list.length
     expect(dropped).toBeGreaterThan(0)
