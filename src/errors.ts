@@ -38,7 +38,6 @@ export function isError(err: unknown, factory: { readonly code: string }): err i
 
 export const ERR = {
   // --- engine (src/engine) -------------------------------------------------------------
-  // (engine codes go here)
   ENGINE_NODE_NOT_FOUND: define(
     'FLX_ERR_ENGINE_NODE_NOT_FOUND',
     (nodeId: string, where: string) =>
@@ -110,7 +109,6 @@ export const ERR = {
   ),
 
   // --- config (src/config) -------------------------------------------------------------
-  // (config codes go here)
   CONFIG_INVALID: define(
     'FLX_ERR_CONFIG_INVALID',
     (file: string, lines: string, count: number) =>
@@ -118,7 +116,6 @@ export const ERR = {
   ),
 
   // --- store (src/store) ---------------------------------------------------------------
-  // (store codes go here)
   STORE_CORRUPT: define(
     'FLX_ERR_STORE_CORRUPT',
     (file: string, detail: string) =>
@@ -151,14 +148,15 @@ export const ERR = {
   ),
   STORE_CLOSED: define(
     'FLX_ERR_STORE_CLOSED',
-    (file: string) => `the store for ${file} is closed: this is a bug in the caller, which wrote after shutdown`,
+    (file: string) =>
+      `the store for ${file} is closed: this is a bug in the caller, which wrote after shutdown`,
   ),
 
   // --- broker and MQTT intake (src/broker) ---------------------------------------------
-  // (broker codes go here)
   BROKER_EMPTY_PASSWORD: define(
     'FLX_ERR_BROKER_EMPTY_PASSWORD',
-    () => 'an empty password cannot be hashed: give the device a password of at least one character',
+    () =>
+      'an empty password cannot be hashed: give the device a password of at least one character',
   ),
   BROKER_BAD_FILTER: define(
     'FLX_ERR_BROKER_BAD_FILTER',
@@ -177,15 +175,18 @@ export const ERR = {
   ),
   BROKER_CLOSED: define(
     'FLX_ERR_BROKER_CLOSED',
-    (topic: string) => `cannot publish to ${topic}: the broker connection is closed (a publish after shutdown is a bug in the caller)`,
+    (topic: string) =>
+      `cannot publish to ${topic}: the broker connection is closed (a publish after shutdown is a bug in the caller)`,
   ),
   BROKER_PUBLISH: define(
     'FLX_ERR_BROKER_PUBLISH',
-    (topic: string, reason: string) => `publishing to ${topic} failed (${reason}); it will not be retried by the broker module`,
+    (topic: string, reason: string) =>
+      `publishing to ${topic} failed (${reason}); it will not be retried by the broker module`,
   ),
   MQTT_BAD_URL: define(
     'FLX_ERR_MQTT_BAD_URL',
-    (url: string) => `broker url "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
+    (url: string) =>
+      `broker url "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
   ),
   MQTT_CA_UNREADABLE: define(
     'FLX_ERR_MQTT_CA_UNREADABLE',
@@ -204,7 +205,6 @@ export const ERR = {
   ),
 
   // --- uplink (src/uplink) -------------------------------------------------------------
-  // (uplink codes go here)
   UPLINK_BAD_URL: define(
     'FLX_ERR_UPLINK_BAD_URL',
     (url: string) =>
@@ -217,7 +217,8 @@ export const ERR = {
   ),
   UPLINK_BAD_OPTION: define(
     'FLX_ERR_UPLINK_BAD_OPTION',
-    (option: string, rule: string) => `uplink.${option} ${rule}: fix it in the uplink section of the config`,
+    (option: string, rule: string) =>
+      `uplink.${option} ${rule}: fix it in the uplink section of the config`,
   ),
   UPLINK_NO_OUTBOX: define(
     'FLX_ERR_UPLINK_NO_OUTBOX',
@@ -226,7 +227,8 @@ export const ERR = {
   ),
   UPLINK_NOT_RUNNING: define(
     'FLX_ERR_UPLINK_NOT_RUNNING',
-    (state: string) => `the uplink forwarder is ${state}: start() it once, and do not reuse a stopped one`,
+    (state: string) =>
+      `the uplink forwarder is ${state}: start() it once, and do not reuse a stopped one`,
   ),
 
   // --- daemon, CLI and operations (src/daemon, src/cli, src/ops) -----------------------
@@ -247,6 +249,4 @@ export const ERR = {
     (what: string, tried: string) =>
       `cannot extract ${what} from the executable into any of ${tried}: set CACHE_DIRECTORY (systemd: CacheDirectory=floxgate) or XDG_CACHE_HOME to a writable folder that allows executables`,
   ),
-  // (daemon codes go here)
-  UNUSED_PLACEHOLDER: define('FLX_ERR_UNUSED', () => 'placeholder, remove when a code exists'),
 } as const
