@@ -33,7 +33,7 @@ export interface DaemonLaunch {
   /** Executable and leading args; default `node build/cli/main.js`. */
   readonly command?: readonly string[]
   readonly env?: NodeJS.ProcessEnv
-  /** Config lines to merge (YAML) after the benchmark's own; none by default. */
+  /** `log.level` of the generated config (default info, as shipped). */
   readonly logLevel?: string
 }
 
@@ -124,10 +124,13 @@ export async function startDaemon(
   }
 }
 
-export async function startFloor(): Promise<Contender> {
+export async function startFloor(env: NodeJS.ProcessEnv = process.env): Promise<Contender> {
   const dir = mkdtempSync(join(tmpdir(), 'floxgate-floor-'))
   const db = join(dir, 'floor.db')
-  const child = spawn(process.execPath, [FLOOR, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [FLOOR, '--db', db], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  })
   let port = 0
   await waitForLine(
     child,

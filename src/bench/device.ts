@@ -11,6 +11,7 @@
  *
  *   node build/bench/device.js [--minutes 5] [--rate 2000] [--starts 5]
  *     [--executable dist/floxgate-linux-x64] [--skip-npm] [--skip-executable]
+ *     [--node-options "--max-semi-space-size=1"]   (NODE_OPTIONS for both targets)
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
@@ -31,8 +32,10 @@ const { values } = parseArgs({
     executable: { type: 'string', default: join(ROOT, 'dist', 'floxgate-linux-x64') },
     'skip-npm': { type: 'boolean', default: false },
     'skip-executable': { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
   },
 })
+const nodeOptions = values['node-options']
 
 interface Target {
   readonly name: string
@@ -52,7 +55,11 @@ async function startOnce(t: Target) {
   const ready = notify.when('READY=1')
   const daemon = await startDaemon({
     command: t.command,
-    env: { ...process.env, NOTIFY_SOCKET: notify.path },
+    env: {
+      ...process.env,
+      NOTIFY_SOCKET: notify.path,
+      ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+    },
   })
   const readyAt = await ready
   const figures: StartFigures = {
@@ -228,7 +235,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n`)
   process.stdout.write(
-    `\n${minutes} min at ${rate} readings/s from 100 devices; node ${process.version} for the npm install; CPU % of one core.\n`,
+    `\n${minutes} min at ${rate} readings/s from 100 devices; node ${process.version} for the npm install; NODE_OPTIONS ${nodeOptions ?? '(none)'}; CPU % of one core.\n`,
   )
 }
 

@@ -14,6 +14,7 @@
  *
  *   node build/bench/gateway.js [--rounds 3] [--count 100000] [--devices 100]
  *     [--crossEvery 50] [--rate 2000] [--pacedCount 20000] [--pacedCrossEvery 20] [--json]
+ *     [--node-options "--max-semi-space-size=1"]   (NODE_OPTIONS for floxgate and the floor)
  */
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
@@ -36,8 +37,12 @@ const { values } = parseArgs({
     pacedCount: { type: 'string', default: '20000' },
     pacedCrossEvery: { type: 'string', default: '20' },
     json: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
   },
 })
+const nodeOptions = values['node-options']
+const env: NodeJS.ProcessEnv =
+  nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: nodeOptions }
 const rounds = Number(values.rounds)
 const devices = values.devices!
 
@@ -161,10 +166,12 @@ async function round(): Promise<Round> {
     crossEvery: Number(values.pacedCrossEvery),
     rate: Number(values.rate),
   }
-  const floorFlood = await once(startFloor, { ...flood, alerts: false })
-  const gwFlood = await once(() => startDaemon(), { ...flood, alerts: true })
-  const floorPaced = await once(startFloor, { ...paced, alerts: false })
-  const gwPaced = await once(() => startDaemon(), { ...paced, alerts: true })
+  const floor = () => startFloor(env)
+  const daemon = () => startDaemon({ env })
+  const floorFlood = await once(floor, { ...flood, alerts: false })
+  const gwFlood = await once(daemon, { ...flood, alerts: true })
+  const floorPaced = await once(floor, { ...paced, alerts: false })
+  const gwPaced = await once(daemon, { ...paced, alerts: true })
   return {
     flood: { floxgate: gwFlood, floor: floorFlood },
     paced: { floxgate: gwPaced, floor: floorPaced },
@@ -313,7 +320,7 @@ async function main(): Promise<void> {
     if (r === rows[0]) process.stdout.write(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`)
   }
   process.stdout.write(
-    `\n${rounds} rounds; ${values.devices} devices; node ${process.version}; one reading = one JSON message with temperature and humidity (two rows).\n`,
+    `\n${rounds} rounds; ${values.devices} devices; node ${process.version}; NODE_OPTIONS ${nodeOptions ?? '(none)'}; one reading = one JSON message with temperature and humidity (two rows).\n`,
   )
   if (values.json) process.stdout.write(`${JSON.stringify(all)}\n`)
 }
