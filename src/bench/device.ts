@@ -11,7 +11,7 @@
  *
  *   node build/bench/device.js [--minutes 5] [--rate 2000] [--starts 5]
  *     [--executable dist/floxgate-linux-x64] [--skip-npm] [--skip-executable]
- *     [--node-options "--max-semi-space-size=1"]   (NODE_OPTIONS for both targets)
+ *     [--node-options="--max-semi-space-size=1"]   (NODE_OPTIONS for both targets)
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'

@@ -14,7 +14,7 @@
  *
  *   node build/bench/gateway.js [--rounds 3] [--count 100000] [--devices 100]
  *     [--crossEvery 50] [--rate 2000] [--pacedCount 20000] [--pacedCrossEvery 20] [--json]
- *     [--node-options "--max-semi-space-size=1"]   (NODE_OPTIONS for floxgate and the floor)
+ *     [--node-options="--max-semi-space-size=1"]   (NODE_OPTIONS for floxgate and the floor)
  */
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
