@@ -32,6 +32,10 @@ writeFileSync(
       main: resolve(bundle),
       output: resolve(blob),
       disableExperimentalSEAWarning: true,
+      // Small young generation and a capped old one: on a 512 MB Pi the default V8 sizing
+      // lets collectable garbage pile up to several times the live heap (docs/benchmarks.md).
+      // The same flags are in systemd/floxgate.service and `npm start`.
+      execArgv: ['--max-semi-space-size=1', '--max-old-space-size=128'],
       useSnapshot: false,
       // V8 bytecode made by the Node that runs this config: package.sh enables it only
       // when that Node is the target's (native, or arm64 under qemu).
