@@ -81,8 +81,9 @@ async function measureStarts(t: Target, n: number): Promise<StartFigures[]> {
 }
 
 interface SteadyFigures {
-  readonly samples: { readonly minute: number; readonly rssMB: number }[]
+  readonly samples: { readonly minute: number; readonly rssMB: number; readonly anonMB: number }[]
   readonly steadyRssMB: number
+  readonly steadyAnonMB: number
   readonly peakRssMB: number
   readonly cpuPercent: number
   readonly lost: number
@@ -119,12 +120,17 @@ async function measureSteady(t: Target, minutes: number, rate: number): Promise<
         finished = true
       },
     )
-    const samples: { minute: number; rssMB: number }[] = []
+    const samples: { minute: number; rssMB: number; anonMB: number }[] = []
     while (!finished) {
       await new Promise((r) => setTimeout(r, 1000))
       const elapsed = performance.now() - started
       if (samples.length === 0 || elapsed / 1000 >= (samples.length + 1) * 10 - 0.5) {
-        samples.push({ minute: elapsed / 60_000, rssMB: snapshot(daemon.pid).rssBytes / MB })
+        const snap = snapshot(daemon.pid)
+        samples.push({
+          minute: elapsed / 60_000,
+          rssMB: snap.rssBytes / MB,
+          anonMB: snap.anonRssBytes / MB,
+        })
         process.stderr.write(
           `  ${t.name}: ${(elapsed / 60_000).toFixed(1)} min, RSS ${samples.at(-1)!.rssMB.toFixed(1)} MB\n`,
         )
@@ -134,11 +140,14 @@ async function measureSteady(t: Target, minutes: number, rate: number): Promise<
     const after = snapshot(daemon.pid)
     const seconds = (performance.now() - started) / 1000
     const lastMinute = samples.filter((s) => s.minute >= minutes - 1)
-    const steady = median((lastMinute.length > 0 ? lastMinute : samples).map((s) => s.rssMB))
+    const window = lastMinute.length > 0 ? lastMinute : samples
+    const steady = median(window.map((s) => s.rssMB))
+    const steadyAnon = median(window.map((s) => s.anonMB))
     const lost = await storedShortfall(daemon.db, count)
     return {
       samples,
       steadyRssMB: steady,
+      steadyAnonMB: steadyAnon,
       peakRssMB: after.peakRssBytes / MB,
       cpuPercent: ((after.cpuSeconds - before.cpuSeconds) / seconds) * 100,
       lost,
@@ -218,8 +227,8 @@ async function main(): Promise<void> {
   const rate = Number(values.rate)
   const starts = Number(values.starts)
   const lines: string[] = [
-    '| target | size MB | ready ms (median, min-max) | RSS at READY MB | steady RSS MB | peak RSS MB | CPU % | lost |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | size MB | ready ms (median, min-max) | RSS at READY MB | steady RSS MB | steady anon MB | peak RSS MB | CPU % | lost |',
+    '|---|---|---|---|---|---|---|---|---|',
   ]
   for (const t of targets()) {
     process.stderr.write(`${t.name}: ${starts} starts\n`)
@@ -230,7 +239,7 @@ async function main(): Promise<void> {
     )
     const steady = await measureSteady(t, minutes, rate)
     lines.push(
-      `| ${t.name} | ${(t.sizeBytes / MB).toFixed(1)} | ${median(ready).toFixed(0)} (${Math.min(...ready).toFixed(0)}-${Math.max(...ready).toFixed(0)}) | ${median(s.map((x) => x.rssAtReadyMB)).toFixed(1)} | ${steady.steadyRssMB.toFixed(1)} | ${steady.peakRssMB.toFixed(1)} | ${steady.cpuPercent.toFixed(1)} | ${steady.lost} |`,
+      `| ${t.name} | ${(t.sizeBytes / MB).toFixed(1)} | ${median(ready).toFixed(0)} (${Math.min(...ready).toFixed(0)}-${Math.max(...ready).toFixed(0)}) | ${median(s.map((x) => x.rssAtReadyMB)).toFixed(1)} | ${steady.steadyRssMB.toFixed(1)} | ${steady.steadyAnonMB.toFixed(1)} | ${steady.peakRssMB.toFixed(1)} | ${steady.cpuPercent.toFixed(1)} | ${steady.lost} |`,
     )
   }
   process.stdout.write(`${lines.join('\n')}\n`)
