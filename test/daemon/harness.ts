@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
+import { afterAll, beforeAll } from 'vitest'
 import { stringify } from 'yaml'
 import { loadConfig } from '../../src/config/load.js'
 import { Gateway } from '../../src/daemon/gateway.js'
@@ -293,4 +294,33 @@ export async function subscribed(port: number, filter: string): Promise<Recordin
   const c = await connectClient(port)
   await c.client.subscribeAsync(filter, { qos: 1 })
   return c
+}
+
+/** A running gateway with a sensor client and a watcher, for one test file. */
+export interface Scene {
+  cfg: TestConfig
+  gw: RunningGateway
+  sensor: RecordingClient
+  watcher: RecordingClient
+}
+
+/**
+ * Registers this file's beforeAll/afterAll: a gateway started from `over`, a sensor
+ * client and a watcher subscribed to `watch`. The fields are set once beforeAll ran.
+ */
+export function useScene(over: Plain, watch = 'floxgate/alerts/#'): Scene {
+  const scene = {} as Scene
+  beforeAll(async () => {
+    scene.cfg = await writeTestConfig(over)
+    scene.gw = await startGateway(scene.cfg.file)
+    scene.sensor = await connectClient(scene.gw.port)
+    scene.watcher = await subscribed(scene.gw.port, watch)
+  })
+  afterAll(async () => {
+    await scene.sensor?.close()
+    await scene.watcher?.close()
+    await scene.gw?.stop()
+    scene.cfg?.cleanup()
+  })
+  return scene
 }

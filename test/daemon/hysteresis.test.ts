@@ -1,38 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { seeded } from '../gateway/fixtures.js'
 import { waitFor } from '../helpers/wait.js'
-import {
-  type AlertMessage,
-  connectClient,
-  publishSeries,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  subscribed,
-  type TestConfig,
-  writeTestConfig,
-} from './harness.js'
+import { type AlertMessage, publishSeries, useScene } from './harness.js'
 
-let cfg: TestConfig
-let gw: RunningGateway
-let sensor: RecordingClient
-let watcher: RecordingClient
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({
-    rules: [
-      { id: 'too-hot', metric: 'temperature', high: 30, hysteresis: 1, severity: 'critical' },
-    ],
-  })
-  gw = await startGateway(cfg.file)
-  sensor = await connectClient(gw.port)
-  watcher = await subscribed(gw.port, 'floxgate/alerts/#')
-})
-afterAll(async () => {
-  await sensor?.close()
-  await watcher?.close()
-  await gw?.stop()
-  cfg?.cleanup()
+const scene = useScene({
+  rules: [{ id: 'too-hot', metric: 'temperature', high: 30, hysteresis: 1, severity: 'critical' }],
 })
 
 it('a noisy signal hovering at the threshold raises once and clears once, through MQTT', async () => {
@@ -45,13 +17,13 @@ it('a noisy signal hovering at the threshold raises once and clears once, throug
   ]
   const crossings = values.slice(10, 70).filter((v, i, a) => i > 0 && v > 30 !== a[i - 1]! > 30)
   expect(crossings.length).toBeGreaterThan(10) // the signal really flaps around 30
-  await publishSeries(sensor.client, 'hall', values, Date.now() - 3_600_000, 1000)
+  await publishSeries(scene.sensor.client, 'hall', values, Date.now() - 3_600_000, 1000)
 
   const topic = 'floxgate/alerts/hall/temperature/too-hot'
-  await waitFor(() => watcher.json<AlertMessage>(topic).some((a) => a.state === 'cleared'), {
+  await waitFor(() => scene.watcher.json<AlertMessage>(topic).some((a) => a.state === 'cleared'), {
     what: 'the clear on MQTT',
   })
-  const alerts = watcher.json<AlertMessage>(topic)
+  const alerts = scene.watcher.json<AlertMessage>(topic)
   expect(alerts.map((a) => a.state)).toEqual(['raised', 'cleared'])
   expect(alerts[0]).toMatchObject({
     gateway: 'gw-test',
@@ -64,9 +36,9 @@ it('a noisy signal hovering at the threshold raises once and clears once, throug
   expect(alerts[0]!.value).toBeGreaterThan(30)
   expect(alerts[1]!.value).toBeLessThan(29)
   // The history in SQLite says the same.
-  expect(gw.db.alerts().map((a) => [a.rule, a.state])).toEqual([
+  expect(scene.gw.db.alerts().map((a) => [a.rule, a.state])).toEqual([
     ['too-hot', 'raised'],
     ['too-hot', 'cleared'],
   ])
-  expect(gw.db.readings('hall')).toHaveLength(values.length)
+  expect(scene.gw.db.readings('hall')).toHaveLength(values.length)
 })

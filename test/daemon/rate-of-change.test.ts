@@ -1,35 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import {
-  type AlertMessage,
-  connectClient,
-  publishSeries,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  subscribed,
-  type TestConfig,
-  writeTestConfig,
-} from './harness.js'
+import { type AlertMessage, publishSeries, useScene } from './harness.js'
 
-let cfg: TestConfig
-let gw: RunningGateway
-let sensor: RecordingClient
-let watcher: RecordingClient
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({
-    rules: [{ id: 'fast-change', metric: 'temperature', ratePerMinute: 5, windowSeconds: 60 }],
-  })
-  gw = await startGateway(cfg.file)
-  sensor = await connectClient(gw.port)
-  watcher = await subscribed(gw.port, 'floxgate/alerts/#')
-})
-afterAll(async () => {
-  await sensor?.close()
-  await watcher?.close()
-  await gw?.stop()
-  cfg?.cleanup()
+const scene = useScene({
+  rules: [{ id: 'fast-change', metric: 'temperature', ratePerMinute: 5, windowSeconds: 60 }],
 })
 
 it('a fast rise raises one rate alert and a steady signal clears it', async () => {
@@ -38,24 +12,24 @@ it('a fast rise raises one rate alert and a steady signal clears it', async () =
   // for a minute, then steady again for three minutes.
   const rise = Array.from({ length: 6 }, (_, i) => 20 + (i + 1) * 2)
   const values = [...steady(20, 12), ...rise, ...steady(32, 18)]
-  await publishSeries(sensor.client, 'kiln', values, Date.now() - 3_600_000, 10_000)
+  await publishSeries(scene.sensor.client, 'kiln', values, Date.now() - 3_600_000, 10_000)
 
   const topic = 'floxgate/alerts/kiln/temperature/fast-change'
-  await waitFor(() => watcher.json<AlertMessage>(topic).length >= 2, {
+  await waitFor(() => scene.watcher.json<AlertMessage>(topic).length >= 2, {
     what: 'raise and clear on MQTT',
   })
-  const alerts = watcher.json<AlertMessage>(topic)
+  const alerts = scene.watcher.json<AlertMessage>(topic)
   expect(alerts.map((a) => a.state)).toEqual(['raised', 'cleared'])
   // The value of a rate alert is the rate, °C per minute.
   expect(alerts[0]!.value).toBeGreaterThan(5)
   expect(alerts[0]!.threshold).toBe(5)
-  expect(gw.db.alerts().map((a) => a.state)).toEqual(['raised', 'cleared'])
+  expect(scene.gw.db.alerts().map((a) => a.state)).toEqual(['raised', 'cleared'])
 })
 
 it('a slow drift of the same size raises nothing', async () => {
   // 12 °C over 12 minutes: 1 °C/min.
   const values = Array.from({ length: 73 }, (_, i) => 20 + i / 6)
-  await publishSeries(sensor.client, 'cellar', values, Date.now() - 3_000_000, 10_000)
-  expect(gw.db.readings('cellar')).toHaveLength(values.length)
-  expect(gw.db.alerts().filter((a) => a.device === 'cellar')).toEqual([])
+  await publishSeries(scene.sensor.client, 'cellar', values, Date.now() - 3_000_000, 10_000)
+  expect(scene.gw.db.readings('cellar')).toHaveLength(values.length)
+  expect(scene.gw.db.alerts().filter((a) => a.device === 'cellar')).toEqual([])
 })

@@ -1,43 +1,20 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import {
-  type AlertMessage,
-  connectClient,
-  publishSeries,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  subscribed,
-  type TestConfig,
-  writeTestConfig,
-} from './harness.js'
+import { type AlertMessage, publishSeries, subscribed, useScene } from './harness.js'
 
-let cfg: TestConfig
-let gw: RunningGateway
-let sensor: RecordingClient
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({
-    rules: [
-      { id: 'too-hot', metric: 'temperature', high: 30, hysteresis: 1 },
-      { id: 'frost', metric: 'temperature', low: 2 },
-    ],
-  })
-  gw = await startGateway(cfg.file)
-  sensor = await connectClient(gw.port)
-})
-afterAll(async () => {
-  await sensor?.close()
-  await gw?.stop()
-  cfg?.cleanup()
+const scene = useScene({
+  rules: [
+    { id: 'too-hot', metric: 'temperature', high: 30, hysteresis: 1 },
+    { id: 'frost', metric: 'temperature', low: 2 },
+  ],
 })
 
 it('a subscriber that connects after the raise sees the active alert, retained; after the clear, the cleared state', async () => {
   const t0 = Date.now() - 600_000
-  await publishSeries(sensor.client, 'loft', [25, 31, 32], t0, 1000)
-  expect(gw.db.alerts().map((a) => a.state)).toEqual(['raised'])
+  await publishSeries(scene.sensor.client, 'loft', [25, 31, 32], t0, 1000)
+  expect(scene.gw.db.alerts().map((a) => a.state)).toEqual(['raised'])
 
-  const late = await subscribed(gw.port, 'floxgate/alerts/#')
+  const late = await subscribed(scene.gw.port, 'floxgate/alerts/#')
   const seen = await waitFor(
     () => late.received.find((m) => m.topic === 'floxgate/alerts/loft/temperature/too-hot'),
     {
@@ -54,12 +31,12 @@ it('a subscriber that connects after the raise sees the active alert, retained; 
   expect(late.received.filter((m) => m.topic.endsWith('/frost'))).toEqual([])
   await late.close()
 
-  await publishSeries(sensor.client, 'loft', [20], t0 + 3000, 1000)
+  await publishSeries(scene.sensor.client, 'loft', [20], t0 + 3000, 1000)
   // The pipeline does not await alert publishes: poll with fresh subscribers until the
   // retained state they are given is the clear.
   await waitFor(
     async () => {
-      const next = await subscribed(gw.port, 'floxgate/alerts/loft/#')
+      const next = await subscribed(scene.gw.port, 'floxgate/alerts/loft/#')
       try {
         const m = await waitFor(
           () => next.json<AlertMessage>('floxgate/alerts/loft/temperature/too-hot')[0],

@@ -1,41 +1,18 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import {
-  type AlertMessage,
-  connectClient,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  subscribed,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
+import { type AlertMessage, connectClient, telemetry, useScene } from './harness.js'
 
-let cfg: TestConfig
-let gw: RunningGateway
-let watcher: RecordingClient
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({
-    devices: [{ id: 'quiet', profile: 'dht22' }],
-    // The housekeeping clock ticks every second and checks stale rules every
-    // staleCheckSeconds: a 1 s stale rule fires within ~2 s.
-    rules: [{ id: 'silent', staleSeconds: 1, severity: 'warning' }],
-    alerts: { staleCheckSeconds: 1 },
-  })
-  gw = await startGateway(cfg.file)
-  watcher = await subscribed(gw.port, 'floxgate/alerts/#')
-})
-afterAll(async () => {
-  await watcher?.close()
-  await gw?.stop()
-  cfg?.cleanup()
+const scene = useScene({
+  devices: [{ id: 'quiet', profile: 'dht22' }],
+  // The housekeeping clock ticks every second and checks stale rules every
+  // staleCheckSeconds: a 1 s stale rule fires within ~2 s.
+  rules: [{ id: 'silent', staleSeconds: 1, severity: 'warning' }],
+  alerts: { staleCheckSeconds: 1 },
 })
 
 it('a configured device that says nothing is raised stale by the clock, and its next reading clears it', async () => {
   const topic = 'floxgate/alerts/quiet/any/silent'
-  const raised = await waitFor(() => watcher.json<AlertMessage>(topic)[0], {
+  const raised = await waitFor(() => scene.watcher.json<AlertMessage>(topic)[0], {
     timeoutMs: 5000,
     what: 'the stale raise from the housekeeping tick',
   })
@@ -46,9 +23,9 @@ it('a configured device that says nothing is raised stale by the clock, and its 
     state: 'raised',
     value: null,
   })
-  await waitFor(() => gw.db.alerts().length === 1, { what: 'the raise in the alert history' })
+  await waitFor(() => scene.gw.db.alerts().length === 1, { what: 'the raise in the alert history' })
 
-  const sensor = await connectClient(gw.port)
+  const sensor = await connectClient(scene.gw.port)
   await sensor.client.publishAsync(
     'sensors/quiet/telemetry',
     telemetry({ temperature: 20, humidity: 50 }, Date.now()),
@@ -58,7 +35,9 @@ it('a configured device that says nothing is raised stale by the clock, and its 
   )
   await sensor.close()
   // Committed with the reading, before its PUBACK.
-  expect(gw.db.alerts().map((a) => a.state)).toEqual(['raised', 'cleared'])
-  await waitFor(() => watcher.json<AlertMessage>(topic).length >= 2, { what: 'the clear on MQTT' })
-  expect(watcher.json<AlertMessage>(topic).map((a) => a.state)).toEqual(['raised', 'cleared'])
+  expect(scene.gw.db.alerts().map((a) => a.state)).toEqual(['raised', 'cleared'])
+  await waitFor(() => scene.watcher.json<AlertMessage>(topic).length >= 2, {
+    what: 'the clear on MQTT',
+  })
+  expect(scene.watcher.json<AlertMessage>(topic).map((a) => a.state)).toEqual(['raised', 'cleared'])
 })

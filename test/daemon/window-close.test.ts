@@ -1,37 +1,18 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import {
-  connectClient,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  subscribed,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
+import { connectClient, telemetry, useScene } from './harness.js'
 
-let cfg: TestConfig
-let gw: RunningGateway
-let watcher: RecordingClient
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({ aggregates: { windowSeconds: 1, graceSeconds: 0 } })
-  gw = await startGateway(cfg.file)
-  watcher = await subscribed(gw.port, 'floxgate/aggregates/#')
-})
-afterAll(async () => {
-  await watcher?.close()
-  await gw?.stop()
-  cfg?.cleanup()
-})
+const scene = useScene(
+  { aggregates: { windowSeconds: 1, graceSeconds: 0 } },
+  'floxgate/aggregates/#',
+)
 
 it('a window closes on the clock with no further reading: published and stored', async () => {
   // Three readings inside one aligned 1 s window (sensor time), then silence. The window
   // lies a second or two ahead of the gateway clock, so the clock cannot close it between
   // two of the readings (a little in the future is allowed: timestamps.maxFutureSeconds).
   const start = Math.ceil(Date.now() / 1000) * 1000 + 1000
-  const sensor = await connectClient(gw.port)
+  const sensor = await connectClient(scene.gw.port)
   for (const [i, v] of [21, 23, 22].entries()) {
     await sensor.client.publishAsync(
       'sensors/attic/telemetry',
@@ -42,12 +23,15 @@ it('a window closes on the clock with no further reading: published and stored',
     )
   }
   await sensor.close()
-  expect(gw.db.aggregates('attic')).toEqual([]) // nothing closed it yet
+  expect(scene.gw.db.aggregates('attic')).toEqual([]) // nothing closed it yet
 
-  const published = await waitFor(() => watcher.json('floxgate/aggregates/attic/temperature')[0], {
-    timeoutMs: 5000,
-    what: 'the aggregate published by the timer',
-  })
+  const published = await waitFor(
+    () => scene.watcher.json('floxgate/aggregates/attic/temperature')[0],
+    {
+      timeoutMs: 5000,
+      what: 'the aggregate published by the timer',
+    },
+  )
   expect(published).toMatchObject({
     gateway: 'gw-test',
     device: 'attic',
@@ -58,7 +42,9 @@ it('a window closes on the clock with no further reading: published and stored',
     mean: 22,
     last: 22,
   })
-  const stored = await waitFor(() => gw.db.aggregates('attic')[0], { what: 'the aggregate row' })
+  const stored = await waitFor(() => scene.gw.db.aggregates('attic')[0], {
+    what: 'the aggregate row',
+  })
   expect(stored).toMatchObject({ count: 3, min: 21, max: 23, mean: 22, last: 22 })
-  expect(gw.db.readings('attic')).toHaveLength(3)
+  expect(scene.gw.db.readings('attic')).toHaveLength(3)
 })
