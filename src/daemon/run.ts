@@ -160,6 +160,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           metrics.close()
           log.info('stopped cleanly')
           await notifier.flush()
+          // stdout is asynchronous (see logger.ts): the last lines must reach journald.
+          await new Promise<void>((r) => log.flush(() => r()))
           clearTimeout(hard)
           resolve(0)
         } catch (err) {
