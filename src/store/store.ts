@@ -44,6 +44,9 @@ export interface StoreOptions {
   readonly now?: () => number
 }
 
+/** Outbox drops are logged at most this often (the counts always add up). */
+const DROP_LOG_MS = 5000
+
 /** Codes that mean "the environment", not the row: keep the batch and retry. */
 const ENVIRONMENT_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|CORRUPT|NOMEM|NOTADB)/
 
@@ -73,6 +76,10 @@ export class Store {
   private outboxRowsWritten = 0
   private closed = false
   private retentionQueued = false
+  /** Outbox drops not yet logged, and when the last drop line went out. */
+  private unloggedDrops: Record<DropReason, number> = emptyTally()
+  private lastDropLog = Number.NEGATIVE_INFINITY
+  private dropLogTimer: NodeJS.Timeout | undefined
 
   constructor(opts: StoreOptions) {
     this.file = opts.file
@@ -123,6 +130,7 @@ export class Store {
     if (this.closed) return
     const lost = this.writer.close()
     this.closed = true
+    this.logDrops(true)
     if (lost > 0) this.logger?.error({ lost }, 'store: rows kept for retry were not stored')
     this.database.close()
   }
@@ -198,6 +206,33 @@ export class Store {
     return this.queries.alertHistory(...args)
   }
 
+  /**
+   * One line per DROP_LOG_MS at most: with the uplink down for days and the buffer full,
+   * every batch drops rows, and a line per batch would wear the SD card through journald.
+   * Each line carries the drops since the previous one, so the lines add up to the total.
+   */
+  private logDrops(now: boolean): void {
+    const pending = this.unloggedDrops
+    const n = pending['drop-oldest'] + pending['reject-new'] + pending.ttl
+    if (n === 0) return
+    const wait = this.lastDropLog + DROP_LOG_MS - Date.now()
+    if (!now && wait > 0) {
+      this.dropLogTimer ??= setTimeout(() => {
+        this.dropLogTimer = undefined
+        this.logDrops(true)
+      }, wait).unref()
+      return
+    }
+    clearTimeout(this.dropLogTimer)
+    this.dropLogTimer = undefined
+    this.unloggedDrops = emptyTally()
+    this.lastDropLog = Date.now()
+    this.logger?.warn(
+      { ...pending },
+      `store: dropped ${n} outbox rows: the uplink buffer is full or rows expired (uplink.maxBufferMB, uplink.dropPolicy, uplink.ttlHours); is the upstream reachable?`,
+    )
+  }
+
   private applyOutcome(o: BatchOutcome): void {
     for (const k of Object.keys(o.inserted) as StoreItem['kind'][]) {
       this.written[k] += o.inserted[k]
@@ -206,7 +241,10 @@ export class Store {
     this.outboxRowsWritten += o.outboxRows
     for (const k of Object.keys(o.drops) as DropReason[]) this.dropped[k] += o.drops[k]
     const dropped = o.drops['drop-oldest'] + o.drops['reject-new'] + o.drops.ttl
-    if (dropped > 0) this.logger?.warn({ ...o.drops }, `store: dropped ${dropped} outbox rows`)
+    if (dropped > 0) {
+      for (const k of Object.keys(o.drops) as DropReason[]) this.unloggedDrops[k] += o.drops[k]
+      this.logDrops(false)
+    }
     if (!this.retentionQueued && this.retention.overCap()) {
       // Not inside the commit: let the callbacks of this batch go out first.
       this.retentionQueued = true

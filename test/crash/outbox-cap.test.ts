@@ -99,14 +99,15 @@ describe.each(['drop-oldest', 'reject-new'] as const)('outbox cap, %s', (policy)
     } finally {
       clearInterval(sampler)
     }
-    // The drops reach /metrics too (counted on the next housekeeping tick).
+    // The drops reach /metrics (counted on the next housekeeping tick) and the log (one
+    // line per 5 s at most, each with the drops since the previous line).
     const loggedDrops = () =>
       daemon.logs
         .filter((l) => String(l.msg).includes('dropped'))
         .reduce((n, l) => n + Number(l[policy] ?? 0), 0)
     await waitFor(
       async () => (await metric(httpPort, 'floxgate_readings_dropped_total')) === loggedDrops(),
-      { what: 'floxgate_readings_dropped_total to match the logged drops' },
+      { what: 'floxgate_readings_dropped_total to match the logged drops', timeoutMs: 15_000 },
     )
     expect(await daemon.stop()).toBe(0)
 

@@ -1,0 +1,43 @@
+import { expect, it } from 'vitest'
+import { reading, T0, tempStore } from './fixtures.js'
+
+/**
+ * With the upstream gone for days every batch drops outbox rows: one log line per batch
+ * would wear the SD card through journald. The lines are spaced, and add up.
+ */
+it('logs outbox drops at most once per interval, each line carrying the drops since the last', () => {
+  const lines: { obj: Record<string, number>; msg: string }[] = []
+  const logger = {
+    info: () => {},
+    error: () => {},
+    warn: (obj: object, msg: string) => {
+      lines.push({ obj: obj as Record<string, number>, msg })
+    },
+  }
+  const t = tempStore({ logger, outbox: { maxBytes: 2_000, dropPolicy: 'drop-oldest' } })
+  try {
+    for (let batch = 0; batch < 20; batch++) {
+      for (let i = 0; i < 50; i++) {
+        const n = batch * 50 + i
+        t.store.write({
+          kind: 'reading',
+          reading: reading('d1', T0 + n),
+          outbox: [{ stream: 'readings', topic: 'up/x', payload: `${n}`.padEnd(90, '.') }],
+        })
+      }
+      t.store.flush()
+    }
+    const dropped = t.store.outboxStats().dropped['drop-oldest']
+    expect(dropped).toBeGreaterThan(900)
+    // 20 batches dropped rows in (much) less than a few intervals: a line or two, not 20.
+    const before = lines.length
+    expect(before).toBeGreaterThanOrEqual(1)
+    expect(before).toBeLessThanOrEqual(4)
+    t.store.close() // what is pending is logged at close
+    expect(lines.length).toBe(before + 1)
+    expect(lines.reduce((sum, l) => sum + (l.obj['drop-oldest'] ?? 0), 0)).toBe(dropped)
+    expect(lines[0]!.msg).toContain('uplink.maxBufferMB')
+  } finally {
+    t.cleanup()
+  }
+})
