@@ -3,6 +3,7 @@ import { EmbeddedBroker } from '../broker/embedded.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
 import type { Config } from '../config/load.js'
 import type { Logger } from './logger.js'
+import { RateLimitedLog } from './rate-limited-log.js'
 
 /** The broker the gateway runs on, whichever mode the config chose. */
 export interface GatewayBroker {
@@ -61,9 +62,13 @@ export async function startBroker(
     onError: (err) =>
       log.warn({ err: err.message }, 'embedded broker error (one client; others unaffected)'),
   })
+  // Per client and reason: a sensor flooding past its rate limit is refused per message,
+  // which must cost one line per 10 s, not thousands (the count is in the metrics).
+  const refusals = new RateLimitedLog(log)
   broker.onRefusal((r) => {
     onRefusal(r.reason)
-    log.warn(
+    refusals.warn(
+      `${r.reason}:${r.clientId}`,
       {
         reason: r.reason,
         clientId: r.clientId,
