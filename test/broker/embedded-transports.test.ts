@@ -1,38 +1,9 @@
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedBroker } from '../../src/broker/embedded.js'
 import type { SensorMessage } from '../../src/broker/intake.js'
+import { selfSignedCert } from '../helpers/tls.js'
 import { tempDir } from '../helpers/tmp.js'
-
-function selfSigned(dir: string): { cert: Buffer; key: Buffer } {
-  const key = join(dir, 'key.pem')
-  const cert = join(dir, 'cert.pem')
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  )
-  return { cert: readFileSync(cert), key: readFileSync(key) }
-}
 
 describe('embedded broker transports: TLS and websocket', () => {
   const tmp = tempDir('floxgate-tls-')
@@ -42,7 +13,7 @@ describe('embedded broker transports: TLS and websocket', () => {
   const clients: MqttClient[] = []
 
   beforeAll(async () => {
-    const { cert, key } = selfSigned(tmp.dir)
+    const { cert, key } = selfSignedCert(tmp.dir)
     ca = cert
     broker = await EmbeddedBroker.start({
       tls: { host: '127.0.0.1', port: 0, cert, key },

@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process'
 import { chmodSync } from 'node:fs'
-import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ExternalBroker } from '../../src/broker/external.js'
@@ -8,6 +6,7 @@ import type { SensorMessage } from '../../src/broker/intake.js'
 import { ERR, isError } from '../../src/errors.js'
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
 import { freePort } from '../helpers/net.js'
+import { selfSignedCert } from '../helpers/tls.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -101,29 +100,7 @@ describe('external broker intake (Mosquitto)', () => {
   it('connects over mqtts:// with a CA file', async () => {
     const tmp = tempDir('floxgate-mqtts-')
     cleanups.push(tmp.cleanup)
-    const cert = join(tmp.dir, 'cert.pem')
-    const key = join(tmp.dir, 'key.pem')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    )
+    const { certFile: cert, keyFile: key } = selfSignedCert(tmp.dir)
     // Mosquitto started as root drops to its own user, which must read these test files
     chmodSync(tmp.dir, 0o755)
     for (const f of [cert, key]) chmodSync(f, 0o644)
