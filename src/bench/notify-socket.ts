@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const RECEIVER = `
+/** The python3 receiver (also used by the notify tests in test/ops and test/daemon). */
+export const NOTIFY_RECEIVER_PY = `
 import array, json, os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -35,7 +36,7 @@ export interface NotifySocket {
 export async function openNotifySocket(): Promise<NotifySocket> {
   const dir = mkdtempSync(join(tmpdir(), 'floxgate-notify-'))
   const path = join(dir, 'notify.sock')
-  const child: ChildProcess = spawn('python3', ['-c', RECEIVER, path], {
+  const child: ChildProcess = spawn('python3', ['-c', NOTIFY_RECEIVER_PY, path], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const waiters: { line: string; resolve: (t: number) => void }[] = []

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { NOTIFY_RECEIVER_PY } from '../../src/bench/notify-socket.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -9,21 +10,6 @@ import { waitFor } from '../helpers/wait.js'
  * each datagram as one JSON line. Like systemd, it closes the file descriptors that
  * arrive with BARRIER=1, which is what releases a waiting `systemd-notify`.
  */
-const RECEIVER = `
-import array, json, os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print(json.dumps("LISTENING"), flush=True)
-while True:
-    msg, anc, flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(64 * 4))
-    fds = array.array("i")
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-    print(json.dumps(msg.decode()), flush=True)
-    for fd in fds:
-        os.close(fd)
-`
 
 export interface NotifyReceiver {
   readonly socket: string
@@ -45,7 +31,7 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
   requirePython()
   const { dir, cleanup } = tempDir('floxgate-notify-')
   const socket = join(dir, 'notify.sock')
-  const child: ChildProcess = spawn('python3', ['-c', RECEIVER, socket], {
+  const child: ChildProcess = spawn('python3', ['-c', NOTIFY_RECEIVER_PY, socket], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const received: string[] = []
