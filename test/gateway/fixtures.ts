@@ -7,6 +7,7 @@ import {
 import type { DeviceProfile } from '../../src/gateway/profile.js'
 import type { Reading } from '../../src/gateway/reading.js'
 import type { RuleConfig } from '../../src/gateway/rule-spec.js'
+import { seededRandom } from '../../src/sim/random.js'
 
 /** The shipped profiles from devices/, loaded once. */
 export const PROFILES: ReadonlyMap<string, DeviceProfile> = (() => {
@@ -48,13 +49,4 @@ export function reading(
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so noisy tests are repeatable. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const seeded = seededRandom
