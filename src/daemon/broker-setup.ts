@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { EmbeddedBroker } from '../broker/embedded.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
 import type { Config } from '../config/load.js'
-import type { Logger } from './logger.js'
-import { RateLimitedLog } from './rate-limited-log.js'
+import type { Logger } from '../ops/logger.js'
+import { RateLimitedLog } from '../ops/rate-limited-log.js'
 
 /** The broker the gateway runs on, whichever mode the config chose. */
 export interface GatewayBroker {

@@ -14,15 +14,15 @@ import { ParseNode } from '../nodes/parse-node.js'
 import { StoreNode, type StoreNodeOptions } from '../nodes/store-node.js'
 import type { EventLoopLag } from '../ops/event-loop-lag.js'
 import { diskSpaceCheck, type HealthCheck, healthy, unhealthy } from '../ops/health.js'
+import type { Logger } from '../ops/logger.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
+import { RateLimitedLog } from '../ops/rate-limited-log.js'
 import { SensorSource } from '../sources/sensor-source.js'
 import { openStore, type Store } from '../store/index.js'
 import type { Forwarder } from '../uplink/forwarder.js'
 import { VERSION } from '../version.js'
 import { type GatewayBroker, startBroker } from './broker-setup.js'
 import { buildGatewayWorkflow, type GatewayNodes } from './gateway-workflow.js'
-import type { Logger } from './logger.js'
-import { RateLimitedLog } from './rate-limited-log.js'
 
 export interface GatewayDeps {
   readonly logger: Logger

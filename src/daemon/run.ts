@@ -4,13 +4,13 @@ import { FloxgateError } from '../errors.js'
 import { EventLoopLag } from '../ops/event-loop-lag.js'
 import { eventLoopCheck, failingSummary, runChecks } from '../ops/health.js'
 import { type OpsHttpServer, startOpsHttp } from '../ops/http-server.js'
+import { createLogger, type Logger } from '../ops/logger.js'
 import { GatewayMetrics } from '../ops/metrics.js'
 import { devicesDir, sqliteNativeBinding } from '../ops/sea.js'
 import { SystemdNotifier } from '../ops/systemd-notify.js'
 import { Watchdog } from '../ops/watchdog.js'
 import { VERSION } from '../version.js'
 import { Gateway } from './gateway.js'
-import { createLogger, type Logger } from './logger.js'
 
 export interface DaemonOptions {
   readonly configPath: string
@@ -160,7 +160,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           metrics.close()
           log.info('stopped cleanly')
           await notifier.flush()
-          // stdout is asynchronous (see logger.ts): the last lines must reach journald.
+          // stdout is asynchronous (see ops/logger.ts): the last lines must reach journald.
           await new Promise<void>((r) => log.flush(() => r()))
           clearTimeout(hard)
           resolve(0)

@@ -1,6 +1,6 @@
-import type { Logger } from '../daemon/logger.js'
-import type { RateLimitedLog } from '../daemon/rate-limited-log.js'
+import type { Logger } from '../ops/logger.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
+import type { RateLimitedLog } from '../ops/rate-limited-log.js'
 
 /** Shared by every node of one run: where counts and bad-input warnings go. */
 export interface GatewayContext {

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { expect, it } from 'vitest'
-import { RateLimitedLog } from '../../src/daemon/rate-limited-log.js'
+import { RateLimitedLog } from '../../src/ops/rate-limited-log.js'
 
 it('logs the first of a kind at once, then one line per interval with the suppressed count', () => {
   const lines: Record<string, unknown>[] = []
