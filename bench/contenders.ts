@@ -1,7 +1,7 @@
 /**
  * The processes the benchmarks measure, started the same way for each run: the floxgate
  * daemon (`floxgate start` with a generated config, or the single executable) and the
- * floor (`build/bench/floor.js`). Each gets a fresh temp folder for its SQLite file.
+ * floor (`bench/floor.ts`). Each gets a fresh temp folder for its SQLite file.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const BUILD = join(dirname(fileURLToPath(import.meta.url)), '..')
-export const PUBLISHER = join(BUILD, 'bench', 'publisher.js')
-const CLI = join(BUILD, 'cli', 'main.js')
-const FLOOR = join(BUILD, 'bench', 'floor.js')
+// The benchmarks compile to `.bench/bench/` (tsconfig.bench.json); the daemon they measure
+// is the shipped one in `build/`, exactly what `npm start` runs.
+const HERE = dirname(fileURLToPath(import.meta.url))
+const ROOT = join(HERE, '..', '..')
+export const PUBLISHER = join(HERE, 'publisher.js')
+const CLI = join(ROOT, 'build', 'cli', 'main.js')
+const FLOOR = join(HERE, 'floor.js')
 
 /** The alert threshold the publisher's `--crossEvery` crossings (35 °C) go over. */
 export const HIGH = 30

@@ -9,7 +9,7 @@
  *    minute's samples (or of all samples for shorter runs), the peak is VmHWM,
  *  - the size on disk: the executable, or build/ plus the production node_modules.
  *
- *   node build/bench/device.js [--minutes 5] [--rate 2000] [--starts 5]
+ *   node .bench/bench/device.js [--minutes 5] [--rate 2000] [--starts 5]
  *     [--executable dist/floxgate-linux-x64] [--skip-npm] [--skip-executable]
  *     [--node-options="--max-semi-space-size=1"]   (NODE_OPTIONS for both targets)
  */

@@ -2,7 +2,7 @@
  * `npm run bench:durability`: the daemon as a child process (embedded broker, SQLite on
  * disk, uplink forwarding raw readings to a local Mosquitto), fed by this process.
  *
- *   node build/bench/durability.js [--count 100000] [--devices 100] [--outage 60]
+ *   node .bench/bench/durability.js [--count 100000] [--devices 100] [--outage 60]
  *     [--outage-rate 200] [--max-replay 5000] [--batch-delay-ms 20] [--batch-rows 500]
  *     [--durability normal|full] [--window 16] [--streams readings,aggregates,alerts] [--dir D]
  *
@@ -53,7 +53,8 @@ const WINDOW = Number(flags.window)
 /** Rows stored (and forwarded) per message: temperature and humidity. */
 const ROWS_PER_MESSAGE = 2
 
-const cli = new URL('../cli/main.js', import.meta.url).pathname
+// Compiled to `.bench/bench/`; the daemon is the shipped one in `build/`.
+const cli = new URL('../../build/cli/main.js', import.meta.url).pathname
 const work = mkdtempSync(join(String(flags.dir), 'floxgate-bench-durability-'))
 const children = new Set<ChildProcess>()
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))

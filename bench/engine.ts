@@ -6,9 +6,9 @@
  *
  * Run: `npm run bench:engine` (env BENCH_EVENTS, BENCH_ROUNDS, BENCH_CAPACITY)
  */
-import { ChannelEventSource } from '../engine/event/channel-source.js'
-import { NO_EVENT, SOURCE_CLOSED } from '../engine/event/event-node.js'
-import { EventDrivenWorkflow } from '../engine/event/event-workflow.js'
+import { ChannelEventSource } from '../src/engine/event/channel-source.js'
+import { NO_EVENT, SOURCE_CLOSED } from '../src/engine/event/event-node.js'
+import { EventDrivenWorkflow } from '../src/engine/event/event-workflow.js'
 
 interface Raw {
   readonly kind: 'raw'

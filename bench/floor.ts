@@ -4,7 +4,7 @@
  * JSON message and inserts its two values into SQLite in batches of 500. No rules, no
  * aggregates, no alerts, no dedupe, no acknowledgement after commit.
  *
- *   node build/bench/floor.js --db FILE   (prints `{"port":N}` once listening)
+ *   node .bench/bench/floor.js --db FILE   (prints `{"port":N}` once listening)
  */
 import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'

@@ -12,7 +12,7 @@
  *     (floxgate only) and the CPU per reading at that rate.
  * The report is the median of the rounds and the ratios to the floor of the same run.
  *
- *   node build/bench/gateway.js [--rounds 3] [--count 100000] [--devices 100]
+ *   node .bench/bench/gateway.js [--rounds 3] [--count 100000] [--devices 100]
  *     [--crossEvery 50] [--rate 2000] [--pacedCount 20000] [--pacedCrossEvery 20] [--json]
  *     [--node-options="--max-semi-space-size=1"]   (NODE_OPTIONS for floxgate and the floor)
  */

@@ -3,7 +3,7 @@
  * against the gateway. Publishes JSON readings from N devices to
  * `sensors/<id>/telemetry`, then prints one JSON line with what it did.
  *
- *   node build/bench/publisher.js --port 1883 --count 100000 --devices 100 [--rate 2000]
+ *   node .bench/bench/publisher.js --port 1883 --count 100000 --devices 100 [--rate 2000]
  *     [--qos 0|1] [--crossEvery 500] [--alerts] [--alertWaitMs 60000] [--inflight 500] [--prefix bench-]
  *
  * With --crossEvery K, every K-th reading of a device jumps above 30 °C and the next one

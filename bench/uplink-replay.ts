@@ -2,7 +2,7 @@
  * Uplink replay benchmark: how fast the forwarder drains an outbox backlog to a local
  * Mosquitto (publish QoS 1, PUBACK, delete), unpaced and with the replay rate cap.
  *
- *   node build/bench/uplink-replay.js [--url mqtt://127.0.0.1:1883] [--rows 50000]
+ *   node .bench/bench/uplink-replay.js [--url mqtt://127.0.0.1:1883] [--rows 50000]
  *     [--rates 0,2000,10000] [--inflight 64,256]
  *
  * Without --url it starts its own Mosquitto on a free loopback port. Prints one JSON line
@@ -16,8 +16,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
-import { Forwarder, type ForwarderOptions } from '../uplink/index.js'
-import { VERSION } from '../version.js'
+import { Forwarder, type ForwarderOptions } from '../src/uplink/index.js'
+import { VERSION } from '../src/version.js'
 
 export interface ReplayResult {
   readonly rows: number

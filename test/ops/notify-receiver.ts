@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { NOTIFY_RECEIVER_PY } from '../../src/bench/notify-socket.js'
+import { NOTIFY_RECEIVER_PY } from '../../bench/notify-socket.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
