@@ -8,8 +8,8 @@ import type { GatewayAction, GatewayEvent } from '../nodes/events.js'
 import type { HousekeepingNode } from '../nodes/housekeeping-node.js'
 import type { ParseNode } from '../nodes/parse-node.js'
 import { QuarantineNode } from '../nodes/quarantine-node.js'
+import type { SensorSource } from '../nodes/sensor-source.js'
 import type { StoreNode } from '../nodes/store-node.js'
-import type { SensorSource } from '../sources/sensor-source.js'
 
 export interface GatewayNodes {
   readonly sensors: SensorSource

@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Config, checkConfig, formatConfigErrors, loadConfig } from '../../src/config/index.js'
+import { buildGatewayParts } from '../../src/daemon/gateway-parts.js'
 import { ERR, isError } from '../../src/errors.js'
-import { buildGatewayParts } from '../../src/gateway/gateway-parts.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const cleanups: Array<() => void> = []

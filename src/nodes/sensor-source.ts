@@ -1,6 +1,6 @@
 import type { SensorIntake, SensorMessage } from '../broker/intake.js'
 import { ChannelEventSource } from '../engine/event/channel-source.js'
-import { type GatewayEvent, telemetryEvent } from '../nodes/events.js'
+import { type GatewayEvent, telemetryEvent } from './events.js'
 
 /**
  * The MQTT sensor subscriptions as one event source of the workflow: every message the

@@ -3,11 +3,11 @@
  * engine nodes. One device directory is shared so all parts agree on profiles.
  */
 import type { Config } from '../config/load.js'
-import { AlertRules } from './alert-rules.js'
-import { Classifier } from './classifier.js'
-import { DeviceDirectory } from './device-directory.js'
-import { ReadingParser } from './reading-parser.js'
-import { WindowAggregator } from './window-aggregator.js'
+import { AlertRules } from '../gateway/alert-rules.js'
+import { Classifier } from '../gateway/classifier.js'
+import { DeviceDirectory } from '../gateway/device-directory.js'
+import { ReadingParser } from '../gateway/reading-parser.js'
+import { WindowAggregator } from '../gateway/window-aggregator.js'
 
 export interface GatewayParts {
   readonly devices: DeviceDirectory
