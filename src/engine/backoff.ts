@@ -1,4 +1,4 @@
-import { ERR } from '../errors.js'
+import { ERR } from './errors.js'
 
 /**
  * The wait before the next attempt, in ms, after failed attempt number `attempt`

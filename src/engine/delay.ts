@@ -1,4 +1,4 @@
-import { ERR } from '../errors.js'
+import { ERR } from './errors.js'
 
 /**
  * Waits `ms`, or rejects with ENGINE_ABORTED as soon as `signal` aborts, so a retry

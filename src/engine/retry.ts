@@ -1,6 +1,6 @@
-import { ERR } from '../errors.js'
 import type { Backoff } from './backoff.js'
 import { delay } from './delay.js'
+import { ERR } from './errors.js'
 import type { DefaultAction, Node } from './node.js'
 import type { Outcome } from './outcome.js'
 

@@ -1,4 +1,4 @@
-import { ERR } from '../errors.js'
+import { ERR } from './errors.js'
 import type { DefaultAction, Node } from './node.js'
 
 export interface WorkflowOptions {

@@ -1,4 +1,4 @@
-import { ERR } from '../../errors.js'
+import { ERR } from '../errors.js'
 import type { DefaultAction, Node } from '../node.js'
 import { Outcome } from '../outcome.js'
 import { type EventDrivenNode, SOURCE_CLOSED } from './event-node.js'

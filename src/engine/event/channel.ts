@@ -1,4 +1,4 @@
-import { ERR } from '../../errors.js'
+import { ERR } from '../errors.js'
 import { Fifo } from '../fifo.js'
 import { NO_EVENT, type NoEvent, SOURCE_CLOSED, type SourceClosed } from './event-node.js'
 

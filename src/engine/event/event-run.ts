@@ -1,4 +1,4 @@
-import { ERR } from '../../errors.js'
+import { ERR } from '../errors.js'
 import { Fifo } from '../fifo.js'
 import {
   type EventDrivenNode,

@@ -1,4 +1,4 @@
-import { ERR } from '../../errors.js'
+import { ERR } from '../errors.js'
 import { type EventDrivenNode, isSource } from './event-node.js'
 import { EventRun, type Step } from './event-run.js'
 

@@ -1,4 +1,4 @@
-import { ERR } from '../../errors.js'
+import { ERR } from '../errors.js'
 import type { Node } from '../node.js'
 import { Outcome } from '../outcome.js'
 import type { EventDrivenWorkflow, EventRunResult } from './event-workflow.js'

@@ -1,4 +1,4 @@
-import { ERR } from '../../errors.js'
+import { ERR } from '../errors.js'
 import {
   type EventDrivenNode,
   NO_EVENT,
