@@ -15,6 +15,7 @@ import {
   type TlsListenerOptions,
   type WebSocketListenerOptions,
 } from './listeners.js'
+import { readWholeBuffer } from './read-whole-buffer.js'
 import {
   REFUSAL_REASONS,
   type Refusal,
@@ -142,7 +143,7 @@ export class EmbeddedBroker {
         stream: Parameters<typeof aedes.handle>[0],
         req?: Parameters<typeof aedes.handle>[1],
       ) => {
-        aedes.handle(stream, req)
+        aedes.handle(readWholeBuffer(stream), req)
       }
       if (opts.tcp) broker.listeners.push(await listenTcp(opts.tcp, handle))
       if (opts.tls) broker.listeners.push(await listenTls(opts.tls, handle))
