@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { EmbeddedBroker } from '../broker/embedded.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
 import type { Config } from '../config/load.js'
-import type { Logger } from '../ops/logger.js'
+import type { Log } from '../ops/log.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
 
 /** The broker the gateway runs on, whichever mode the config chose. */
@@ -21,7 +21,7 @@ export interface GatewayBroker {
 export async function startBroker(
   config: Config,
   sensorTopics: readonly string[],
-  log: Logger,
+  log: Log,
   onRefusal: (reason: string) => void,
 ): Promise<GatewayBroker> {
   const status = { topic: config.broker.statusTopic, gatewayId: config.gateway.id }
@@ -97,7 +97,7 @@ async function connectExternal(
   config: Config,
   sensorTopics: readonly string[],
   status: { topic: string; gatewayId: string },
-  log: Logger,
+  log: Log,
 ): Promise<GatewayBroker> {
   const x = config.broker.external
   if (x.url === undefined) {

@@ -1,4 +1,4 @@
-import type { Logger } from '../ops/logger.js'
+import type { Log } from '../ops/log.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
 import type { RateLimitedLog } from '../ops/rate-limited-log.js'
 
@@ -7,5 +7,5 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics
   readonly badInput: RateLimitedLog
   /** For events a person wants in the journal (alerts raised and cleared). */
-  readonly log: Logger
+  readonly log: Log
 }

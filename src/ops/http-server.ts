@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { ERR, FloxgateError } from '../errors.js'
 import { type HealthCheck, runChecks } from './health.js'
-import { type OpsLog, silentLog } from './ops-log.js'
+import { type Log, silentLog } from './log.js'
 
 /** What /metrics serves; `GatewayMetrics` fits. */
 export interface MetricsSource {
@@ -20,7 +20,7 @@ export interface OpsHttpOptions {
   readonly metrics: MetricsSource
   /** Per-check deadline, ms (default 2000). */
   readonly checkTimeoutMs?: number
-  readonly log?: OpsLog
+  readonly log?: Log
 }
 
 export interface OpsHttpServer {

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino'
+import type { Log } from './log.js'
 
 /**
  * Logs bad input without flooding the journal: the first occurrence of each kind is
@@ -10,7 +10,7 @@ export class RateLimitedLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>()
 
   constructor(
-    private readonly logger: Logger,
+    private readonly logger: Log,
     private readonly intervalMs = 10_000,
     private readonly now: () => number = Date.now,
   ) {}

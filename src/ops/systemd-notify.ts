@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
-import { type OpsLog, silentLog } from './ops-log.js'
+import { type Log, silentLog } from './log.js'
 
 export interface SystemdNotifierOptions {
   /** The notify socket; defaults to `NOTIFY_SOCKET` (set by systemd for Type=notify). */
   readonly socket?: string | undefined
   /** Path of systemd's helper (default `/usr/bin/systemd-notify`). */
   readonly binary?: string
-  readonly log?: OpsLog
+  readonly log?: Log
   /** Kill a systemd-notify that has not exited after this long, ms (default 10 000). */
   readonly timeoutMs?: number
   /** Messages waiting beyond this are dropped with a warning (default 64). */
@@ -31,7 +31,7 @@ export interface SystemdNotifierOptions {
 export class SystemdNotifier {
   readonly socket: string | undefined
   readonly #binary: string
-  readonly #log: OpsLog
+  readonly #log: Log
   readonly #timeoutMs: number
   readonly #maxQueued: number
   #tail: Promise<void> = Promise.resolve()

@@ -1,5 +1,5 @@
 import { failingSummary, type HealthCheck, runChecks } from './health.js'
-import { type OpsLog, silentLog } from './ops-log.js'
+import { type Log, silentLog } from './log.js'
 import type { SystemdNotifier } from './systemd-notify.js'
 
 export interface WatchdogOptions {
@@ -13,7 +13,7 @@ export interface WatchdogOptions {
   readonly watchdogUsec?: string | undefined
   /** systemd's `WATCHDOG_PID`; defaults to the environment variable. */
   readonly watchdogPid?: string | undefined
-  readonly log?: OpsLog
+  readonly log?: Log
 }
 
 /**
@@ -27,7 +27,7 @@ export class Watchdog {
   readonly intervalMs: number | undefined
   readonly #notifier: SystemdNotifier
   readonly #checks: Readonly<Record<string, HealthCheck>>
-  readonly #log: OpsLog
+  readonly #log: Log
   #timer: NodeJS.Timeout | undefined
   #inFlight = false
   #failing = false

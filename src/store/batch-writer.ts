@@ -1,4 +1,5 @@
-import type { DurableCallback, StoreLogger } from './types.js'
+import type { Log } from '../ops/log.js'
+import type { DurableCallback } from './types.js'
 
 export interface BatchWriterOptions<T> {
   /** Commit when this many items wait. */
@@ -18,7 +19,7 @@ export interface BatchWriterOptions<T> {
   readonly isEnvironmentError: (err: unknown) => boolean
   /** Turns a raw error into the one given to callbacks. */
   readonly describe: (err: unknown) => Error
-  readonly logger?: StoreLogger | undefined
+  readonly logger?: Log | undefined
 }
 
 interface Waiting<T> {

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { ERR } from '../errors.js'
+import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
 import { openDatabase } from './open-database.js'
 import { emptyTally, OutboxBudget, type OutboxBudgetOptions } from './outbox-budget.js'
@@ -13,7 +14,6 @@ import type {
   OutboxStats,
   StoreHealth,
   StoreItem,
-  StoreLogger,
   WriterStats,
 } from './types.js'
 
@@ -26,7 +26,7 @@ export interface StoreOptions {
   /** Rows older than this are deleted by `retain()`. */
   readonly maxAgeMs?: number
   readonly nativeBinding?: string
-  readonly logger?: StoreLogger
+  readonly logger?: Log
   readonly integrityCheck?: 'quick' | 'none'
   /** For the CLI (`export`, `status`) beside a running daemon: queries only, writes fail. */
   readonly readonly?: boolean
@@ -64,7 +64,7 @@ export class Store {
   private readonly retention: Retention
   private readonly queries: StoreQueries
   private readonly now: () => number
-  private readonly logger: StoreLogger | undefined
+  private readonly logger: Log | undefined
   private readonly written: Record<StoreItem['kind'], number> = {
     reading: 0,
     aggregate: 0,

@@ -34,13 +34,6 @@ export type Durability = 'normal' | 'full'
 export type DropPolicy = 'drop-oldest' | 'reject-new'
 export type DropReason = 'drop-oldest' | 'reject-new' | 'ttl' | 'unhealthy'
 
-/** The subset of pino's logger the store uses. */
-export interface StoreLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-  error(obj: object, msg: string): void
-}
-
 export interface OutboxStats {
   readonly rows: number
   /** Topic + payload bytes (the unit of `maxOutboxBytes`). */

@@ -1,6 +1,6 @@
 export { Backoff, type BackoffOptions } from './backoff.js'
 export { Forwarder } from './forwarder.js'
-export { type ForwarderOptions, joinTopic, type UplinkLogger } from './options.js'
+export { type ForwarderOptions, joinTopic } from './options.js'
 export { type Backlog, OutboxQueue, type OutboxRow } from './outbox.js'
 export { assessHealth, type ForwarderHealth, type ForwarderStats } from './stats.js'
 export { type GatewayStatus, statusPayload } from './status.js'

@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { ERR } from '../errors.js'
-
-/** Any pino-compatible logger (pino itself fits). */
-export interface UplinkLogger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-  debug(obj: object, msg?: string): void
-}
+import { type Log, silentLog } from '../ops/log.js'
 
 export interface ForwarderOptions {
   /** Upstream broker: `mqtt://host:port` or `mqtts://host:port`. */
@@ -36,7 +29,7 @@ export interface ForwarderOptions {
   readonly statusTopic?: string
   readonly gatewayId: string
   readonly version: string
-  readonly logger?: UplinkLogger
+  readonly logger?: Log
   /** Fallback wake-up when nobody calls notify(); also runs TTL expiry. Default 1000 ms. */
   readonly pollIntervalMs?: number
   /** Reconnect backoff bounds; defaults 500 ms and 30 s. */
@@ -76,7 +69,7 @@ export interface ResolvedOptions {
   readonly statusTopic: string
   readonly gatewayId: string
   readonly version: string
-  readonly logger: UplinkLogger
+  readonly logger: Log
   readonly pollIntervalMs: number
   readonly reconnectInitialMs: number
   readonly reconnectMaxMs: number
@@ -89,8 +82,6 @@ export interface ResolvedOptions {
   readonly disconnectGraceMs: number
   readonly random: () => number
 }
-
-const silent: UplinkLogger = { info() {}, warn() {}, error() {}, debug() {} }
 
 /** `prefix` + `/` + `topic`, without doubling or leading slashes. */
 export function joinTopic(prefix: string, topic: string): string {
@@ -169,7 +160,7 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
     statusTopic: o.statusTopic ?? joinTopic(topicPrefix, 'floxgate/status'),
     gatewayId: o.gatewayId,
     version: o.version,
-    logger: o.logger ?? silent,
+    logger: o.logger ?? silentLog,
     pollIntervalMs: Math.max(10, nonNegative('pollIntervalMs', o.pollIntervalMs, 1000)),
     reconnectInitialMs,
     reconnectMaxMs,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { healthy, unhealthy } from '../../src/ops/health.js'
-import type { OpsLog } from '../../src/ops/ops-log.js'
+import type { Log } from '../../src/ops/log.js'
 import { SystemdNotifier } from '../../src/ops/systemd-notify.js'
 import { Watchdog } from '../../src/ops/watchdog.js'
 import { waitFor } from '../helpers/wait.js'
@@ -8,9 +8,14 @@ import { type NotifyReceiver, startNotifyReceiver } from './notify-receiver.js'
 
 function recordingLog() {
   const lines: { level: string; msg: string; obj: Record<string, unknown> }[] = []
-  const log: OpsLog = {
-    info: (obj, msg) => lines.push({ level: 'info', msg, obj }),
-    warn: (obj, msg) => lines.push({ level: 'warn', msg, obj }),
+  const record = (level: string) => (obj: object, msg: string) => {
+    lines.push({ level, msg, obj: obj as Record<string, unknown> })
+  }
+  const log: Log = {
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
   }
   return { log, lines }
 }

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest'
+import { silentLog } from '../../src/ops/log.js'
 import { reading, T0, tempStore } from './fixtures.js'
 
 /**
@@ -8,8 +9,7 @@ import { reading, T0, tempStore } from './fixtures.js'
 it('logs outbox drops at most once per interval, each line carrying the drops since the last', () => {
   const lines: { obj: Record<string, number>; msg: string }[] = []
   const logger = {
-    info: () => {},
-    error: () => {},
+    ...silentLog,
     warn: (obj: object, msg: string) => {
       lines.push({ obj: obj as Record<string, number>, msg })
     },
