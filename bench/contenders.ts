@@ -38,7 +38,12 @@ export interface DaemonLaunch {
   readonly env?: NodeJS.ProcessEnv
   /** `log.level` of the generated config (default info, as shipped). */
   readonly logLevel?: string
+  /** An external broker's URL (external mode); default: the embedded broker. */
+  readonly externalUrl?: string
 }
+
+/** Where a contender's broker is: in its own process, or an external one (Mosquitto). */
+export type BrokerMode = 'embedded' | 'external'
 
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -52,24 +57,38 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** The bench config: embedded broker, no per-client rate limit, one high rule at 30 °C. */
+/**
+ * The bench config: embedded broker (no per-client rate limit) or an external one, one
+ * high rule at 30 °C, 10 s aggregate windows (the floor's job, bench/floor.ts).
+ */
 export function benchConfig(
   dir: string,
   mqttPort: number,
   httpPort: number,
   level: string,
+  externalUrl?: string,
 ): string {
+  const broker =
+    externalUrl === undefined
+      ? `broker:
+  mode: embedded
+  embedded:
+    host: 127.0.0.1
+    port: ${mqttPort}
+    rateLimit: { messagesPerSecond: 0, burst: 1 }`
+      : `broker:
+  mode: external
+  external:
+    url: ${externalUrl}
+    clientId: floxgate-bench`
   return `gateway:
   id: bench
   dataDir: ${dir}
 log:
   level: ${level}
-broker:
-  mode: embedded
-  embedded:
-    host: 127.0.0.1
-    port: ${mqttPort}
-    rateLimit: { messagesPerSecond: 0, burst: 1 }
+${broker}
+aggregates:
+  windowSeconds: 10
 sensors:
   topics:
     - pattern: sensors/{device}/telemetry
@@ -105,7 +124,10 @@ export async function startDaemon(
   const dir = mkdtempSync(join(tmpdir(), 'floxgate-bench-'))
   const [mqttPort, httpPort] = [await freePort(), await freePort()]
   const configFile = join(dir, 'floxgate.yaml')
-  writeFileSync(configFile, benchConfig(dir, mqttPort, httpPort, launch.logLevel ?? 'info'))
+  writeFileSync(
+    configFile,
+    benchConfig(dir, mqttPort, httpPort, launch.logLevel ?? 'info', launch.externalUrl),
+  )
   const [cmd, ...args] = launch.command ?? [process.execPath, CLI]
   const startedAt = performance.now()
   const child = spawn(cmd!, [...args, 'start', '--config', configFile], {
@@ -127,10 +149,15 @@ export async function startDaemon(
   }
 }
 
-export async function startFloor(env: NodeJS.ProcessEnv = process.env): Promise<Contender> {
+/** The hand-written gateway (bench/floor.ts); `externalUrl` selects external mode. */
+export async function startFloor(
+  env: NodeJS.ProcessEnv = process.env,
+  externalUrl?: string,
+): Promise<Contender> {
   const dir = mkdtempSync(join(tmpdir(), 'floxgate-floor-'))
   const db = join(dir, 'floor.db')
-  const child = spawn(process.execPath, [FLOOR, '--db', db], {
+  const mode = externalUrl === undefined ? [] : ['--mode', 'external', '--url', externalUrl]
+  const child = spawn(process.execPath, [FLOOR, '--db', db, ...mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   })
@@ -217,6 +244,9 @@ export interface PublisherResult {
   readonly raiseLatencies: number
   readonly p50: number | null
   readonly p99: number | null
+  /** Publish-to-PUBACK (QoS 1 only). */
+  readonly ackP50: number | null
+  readonly ackP99: number | null
 }
 
 /** Runs the publisher process to its end. */

@@ -1,24 +1,32 @@
 /**
- * `npm run bench:gateway`: floxgate against its floor, same publisher, same measures.
+ * `npm run bench:gateway`: floxgate against a hand-written gateway doing the same job
+ * (bench/floor.ts), per broker mode, same publisher, same data, same V8 flags.
  *
- * Each round runs, every process fresh in its own temp folder:
- *  1. flood: the publisher sends --count JSON readings from --devices devices as fast as
- *     the receiver takes them (QoS 0, back-pressure through TCP). Measured: readings/s
- *     from the first publish until all are in SQLite (polled read-only), readings lost,
- *     alerts received against expected, and the receiver's CPU seconds, peak RSS and
- *     bytes written to storage (/proc/<pid>/stat, status, io).
- *  2. paced: --pacedCount readings at --rate readings/s with a crossing every
- *     --pacedCrossEvery readings per device: p50 / p99 publish-to-alert latency
- *     (floxgate only) and the CPU per reading at that rate.
- * The report is the median of the rounds and the ratios to the floor of the same run.
+ * Per round, for each broker mode (embedded; external through a fresh Mosquitto) and
+ * each QoS (0, 1), every process fresh in its own temp folder, floor and floxgate taking
+ * turns (which goes first alternates per round):
+ *  1. flood: --count readings from --devices devices as fast as the receiver takes them;
+ *  2. paced: --pacedCount readings at --rate readings/s;
+ * then, all at once (the load is too small for them to disturb each other):
+ *  3. slow: --slowRate readings/s for --slowSeconds, every (mode, QoS, contender);
+ *  4. idle: floxgate and the floor up with no readings for the same --slowSeconds.
+ * Measured on the receiver's /proc/<pid> (stat, status, io): CPU µs per reading, peak RSS
+ * (VmHWM), steady RSS (median of samples over the second half of the run), bytes written
+ * per reading (io write_bytes), readings/s until all are in SQLite (polled read-only),
+ * lost readings; on the publisher: p50/p99 publish-to-alert (both contenders publish
+ * floxgate's alert topics) and publish-to-PUBACK (QoS 1). The report is the median of the
+ * rounds and the median of per-round ratios, each against its target.
  *
  *   node .bench/bench/gateway.js [--rounds 3] [--count 100000] [--devices 100]
- *     [--crossEvery 50] [--rate 2000] [--pacedCount 20000] [--pacedCrossEvery 20] [--json]
- *     [--node-options="--max-semi-space-size=1"]   (NODE_OPTIONS for floxgate and the floor)
+ *     [--crossEvery 50] [--rate 2000] [--pacedCount 20000] [--pacedCrossEvery 20]
+ *     [--slowRate 20] [--slowSeconds 60] [--modes embedded,external] [--qos 0,1] [--json]
+ *     [--node-options="--max-semi-space-size=1 --max-old-space-size=128"]  (both; the shipped flags)
  */
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
+import { type Mosquitto, startMosquitto } from '../test/helpers/mosquitto.js'
 import {
+  type BrokerMode,
   type Contender,
   type PublisherResult,
   runPublisher,
@@ -26,6 +34,9 @@ import {
   startFloor,
 } from './contenders.js'
 import { MB, type ProcessSnapshot, snapshot } from './process-probe.js'
+
+/** The V8 flags `npm start`, the systemd unit and the single executable ship with. */
+const SHIPPED_FLAGS = '--max-semi-space-size=1 --max-old-space-size=128'
 
 const { values } = parseArgs({
   options: {
@@ -36,30 +47,59 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000' },
     pacedCount: { type: 'string', default: '20000' },
     pacedCrossEvery: { type: 'string', default: '20' },
+    slowRate: { type: 'string', default: '20' },
+    slowSeconds: { type: 'string', default: '60' },
+    modes: { type: 'string', default: 'embedded,external' },
+    qos: { type: 'string', default: '0,1' },
     json: { type: 'boolean', default: false },
-    'node-options': { type: 'string' },
+    'node-options': { type: 'string', default: SHIPPED_FLAGS },
   },
 })
-const nodeOptions = values['node-options']
-const env: NodeJS.ProcessEnv =
-  nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: nodeOptions }
+const nodeOptions = values['node-options']!
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: nodeOptions }
 const rounds = Number(values.rounds)
 const devices = values.devices!
+const MODES = values.modes!.split(',') as BrokerMode[]
+const QOS = values.qos!.split(',').map(Number) as (0 | 1)[]
+const LOADS = ['flood', 'paced', 'slow'] as const
+type Load = (typeof LOADS)[number]
+type Who = 'floxgate' | 'floor'
 
 export interface RunFigures {
   readonly readings: number
-  readonly stored: number
   readonly lost: number
-  readonly seconds: number
   readonly readingsPerSecond: number
-  readonly cpuSeconds: number
   readonly cpuMicrosPerReading: number
   readonly peakRssMB: number
+  readonly steadyRssMB: number
   readonly bytesWrittenPerReading: number
   readonly alertsExpected: number
   readonly alertsReceived: number
-  readonly p50Ms: number | null
-  readonly p99Ms: number | null
+  readonly alertP50Ms: number | null
+  readonly alertP99Ms: number | null
+  readonly ackP50Ms: number | null
+  readonly ackP99Ms: number | null
+}
+
+interface Load_ {
+  readonly count: number
+  readonly crossEvery: number
+  readonly rate: number
+  readonly qos: 0 | 1
+}
+
+function loadOf(load: Load, qos: 0 | 1): Load_ {
+  if (load === 'flood')
+    return { count: Number(values.count), crossEvery: Number(values.crossEvery), rate: 0, qos }
+  if (load === 'paced')
+    return {
+      count: Number(values.pacedCount),
+      crossEvery: Number(values.pacedCrossEvery),
+      rate: Number(values.rate),
+      qos,
+    }
+  const rate = Number(values.slowRate)
+  return { count: Math.round(rate * Number(values.slowSeconds)), crossEvery: 5, rate, qos }
 }
 
 /** Rows in `readings` (two per JSON reading: temperature and humidity). */
@@ -72,25 +112,23 @@ function rowCounter(file: string): { count(): number; close(): void } {
   }
 }
 
-async function measure(
-  c: Contender,
-  args: { count: number; crossEvery: number; rate: number; alerts: boolean },
-): Promise<RunFigures> {
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function median(xs: readonly number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (s.length === 0) return Number.NaN
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+async function measure(c: Contender, port: number, load: Load_): Promise<RunFigures> {
   const before: ProcessSnapshot = snapshot(c.pid)
   const rows = rowCounter(c.db)
-  const target = args.count * 2
+  const target = load.count * 2
   const pub = runPublisher([
-    '--port',
-    String(c.mqttPort),
-    '--count',
-    String(args.count),
-    '--devices',
-    devices,
-    '--crossEvery',
-    String(args.crossEvery),
-    '--rate',
-    String(args.rate),
-    ...(args.alerts ? ['--alerts'] : []),
+    ...['--port', String(port), '--count', String(load.count), '--devices', devices],
+    ...['--crossEvery', String(load.crossEvery), '--rate', String(load.rate)],
+    ...['--qos', String(load.qos), '--alerts', '--alertWaitMs', '15000'],
   ])
   let result: PublisherResult | undefined
   let failure: unknown
@@ -103,11 +141,14 @@ async function measure(
     },
   )
   // All stored, or nothing new for 10 s after the publisher ended (readings were lost).
+  const rss: { at: number; bytes: number }[] = []
+  const t0 = Date.now()
   let stored = rows.count()
   let storedAt = Date.now()
   let lastChange = Date.now()
   for (;;) {
-    await new Promise((r) => setTimeout(r, 25))
+    await pause(25)
+    rss.push({ at: Date.now(), bytes: snapshot(c.pid).rssBytes })
     const n = rows.count()
     if (n !== stored) {
       stored = n
@@ -123,204 +164,280 @@ async function measure(
   const r = result!
   const seconds = (storedAt - r.startedAt) / 1000
   const cpu = after.cpuSeconds - before.cpuSeconds
+  const half = t0 + (Date.now() - t0) / 2
   return {
-    readings: args.count,
-    stored: stored / 2,
-    lost: args.count - stored / 2,
-    seconds,
-    readingsPerSecond: args.count / seconds,
-    cpuSeconds: cpu,
-    cpuMicrosPerReading: (cpu / args.count) * 1e6,
+    readings: load.count,
+    lost: load.count - stored / 2,
+    readingsPerSecond: load.count / seconds,
+    cpuMicrosPerReading: (cpu / load.count) * 1e6,
     peakRssMB: after.peakRssBytes / MB,
-    bytesWrittenPerReading: (after.writeBytes - before.writeBytes) / args.count,
-    alertsExpected: args.alerts ? r.expectedAlerts : 0,
+    steadyRssMB: median(rss.filter((s) => s.at >= half).map((s) => s.bytes)) / MB,
+    bytesWrittenPerReading: (after.writeBytes - before.writeBytes) / load.count,
+    alertsExpected: r.expectedAlerts,
     alertsReceived: r.alertsReceived,
-    p50Ms: r.p50,
-    p99Ms: r.p99,
+    alertP50Ms: r.p50,
+    alertP99Ms: r.p99,
+    ackP50Ms: r.ackP50,
+    ackP99Ms: r.ackP99,
   }
 }
 
-async function once(
-  start: () => Promise<Contender>,
-  args: Parameters<typeof measure>[1],
-): Promise<RunFigures> {
-  const c = await start()
-  try {
-    return await measure(c, args)
-  } finally {
-    const code = await c.stop()
-    if (code !== 0) process.stderr.write(`${c.name} exited with code ${code} on SIGTERM\n`)
-  }
+/** One contender in one broker mode, with its own Mosquitto in external mode. */
+interface Running {
+  readonly contender: Contender
+  /** The port the publisher talks to. */
+  readonly port: number
+  stop(): Promise<void>
 }
 
-interface Round {
-  readonly flood: { floxgate: RunFigures; floor: RunFigures }
-  readonly paced: { floxgate: RunFigures; floor: RunFigures }
-}
-
-async function round(): Promise<Round> {
-  const count = Number(values.count)
-  const flood = { count, crossEvery: Number(values.crossEvery), rate: 0 }
-  const paced = {
-    count: Number(values.pacedCount),
-    crossEvery: Number(values.pacedCrossEvery),
-    rate: Number(values.rate),
-  }
-  const floor = () => startFloor(env)
-  const daemon = () => startDaemon({ env })
-  const floorFlood = await once(floor, { ...flood, alerts: false })
-  const gwFlood = await once(daemon, { ...flood, alerts: true })
-  const floorPaced = await once(floor, { ...paced, alerts: false })
-  const gwPaced = await once(daemon, { ...paced, alerts: true })
+async function launch(who: Who, mode: BrokerMode): Promise<Running> {
+  let mosquitto: Mosquitto | undefined
+  if (mode === 'external')
+    mosquitto = await startMosquitto({
+      // latency is the gateways', not Nagle's; both take up to 1,000 QoS 1 in flight
+      extraConfig: ['set_tcp_nodelay true', 'max_inflight_messages 1000'],
+    })
+  const url = mosquitto?.url
+  const contender =
+    who === 'floor' ? await startFloor(env, url) : await startDaemon({ env, externalUrl: url })
   return {
-    flood: { floxgate: gwFlood, floor: floorFlood },
-    paced: { floxgate: gwPaced, floor: floorPaced },
+    contender,
+    port: mosquitto?.port ?? contender.mqttPort,
+    stop: async () => {
+      const code = await contender.stop()
+      if (code !== 0) process.stderr.write(`${who} (${mode}) exited with ${code} on SIGTERM\n`)
+      await mosquitto?.close()
+    },
   }
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+async function once(who: Who, mode: BrokerMode, load: Load_): Promise<RunFigures> {
+  const run = await launch(who, mode)
+  try {
+    return await measure(run.contender, run.port, load)
+  } finally {
+    await run.stop()
+  }
 }
 
-type Key = keyof RunFigures
-const medianOf = (runs: readonly RunFigures[], k: Key): number =>
-  median(runs.map((r) => (r[k] as number | null) ?? Number.NaN))
+/** CPU % of one core over `seconds` of a contender up with nothing to do. */
+async function idle(who: Who, mode: BrokerMode, seconds: number): Promise<number> {
+  const run = await launch(who, mode)
+  try {
+    await pause(2000) // start-up work (migrations, first timers) is not idling
+    const before = snapshot(run.contender.pid)
+    await pause(seconds * 1000)
+    const after = snapshot(run.contender.pid)
+    return ((after.cpuSeconds - before.cpuSeconds) / seconds) * 100
+  } finally {
+    await run.stop()
+  }
+}
+
+type Key = `${BrokerMode} qos${0 | 1} ${Load}`
+const keyOf = (mode: BrokerMode, qos: 0 | 1, load: Load): Key => `${mode} qos${qos} ${load}`
+interface Round {
+  readonly runs: Partial<Record<Key, Record<Who, RunFigures>>>
+  readonly idlePercent: Record<BrokerMode, Record<Who, number>>
+}
+
+async function round(index: number): Promise<Round> {
+  const order: Who[] = index % 2 === 0 ? ['floor', 'floxgate'] : ['floxgate', 'floor']
+  const runs: Round['runs'] = {}
+  for (const mode of MODES)
+    for (const qos of QOS)
+      for (const load of ['flood', 'paced'] as const) {
+        const figures = {} as Record<Who, RunFigures>
+        for (const who of order) figures[who] = await once(who, mode, loadOf(load, qos))
+        runs[keyOf(mode, qos, load)] = figures
+        const g = figures.floxgate
+        const fl = figures.floor
+        process.stderr.write(
+          `round ${index + 1}/${rounds} ${keyOf(mode, qos, load)}: floxgate ${f(g.readingsPerSecond, 0)}/s ` +
+            `${f(g.cpuMicrosPerReading)} µs, floor ${f(fl.readingsPerSecond, 0)}/s ${f(fl.cpuMicrosPerReading)} µs\n`,
+        )
+      }
+  // slow and idle: everything at once, for the same wall-clock time
+  const seconds = Number(values.slowSeconds)
+  const slow = MODES.flatMap((mode) =>
+    QOS.flatMap((qos) =>
+      (['floor', 'floxgate'] as const).map(async (who) => ({
+        key: keyOf(mode, qos, 'slow'),
+        who,
+        figures: await once(who, mode, loadOf('slow', qos)),
+      })),
+    ),
+  )
+  const idles = MODES.flatMap((mode) =>
+    (['floor', 'floxgate'] as const).map(async (who) => ({
+      mode,
+      who,
+      percent: await idle(who, mode, seconds),
+    })),
+  )
+  for (const s of await Promise.all(slow)) {
+    const at = runs[s.key] ?? ({} as Record<Who, RunFigures>)
+    at[s.who] = s.figures
+    runs[s.key] = at
+  }
+  const idlePercent = {} as Round['idlePercent']
+  for (const i of await Promise.all(idles)) {
+    idlePercent[i.mode] ??= {} as Record<Who, number>
+    idlePercent[i.mode][i.who] = i.percent
+  }
+  process.stderr.write(`round ${index + 1}/${rounds}: slow and idle done\n`)
+  return { runs, idlePercent }
+}
 
 const f = (x: number, digits = 1): string =>
   Number.isFinite(x)
     ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : 'n/a'
 
+type Figure = keyof RunFigures
+interface Line {
+  readonly label: string
+  readonly gw: number
+  readonly fl: number
+  readonly ratio?: number
+  readonly digits: number
+  /** The target and whether it held; absent: reported, no target. */
+  readonly target?: string
+  readonly held?: boolean
+}
+
+function lines(all: readonly Round[], mode: BrokerMode, qos: 0 | 1): Line[] {
+  const out: Line[] = []
+  const med = (load: Load, who: Who, k: Figure) =>
+    median(
+      all.map((r) => (r.runs[keyOf(mode, qos, load)]?.[who][k] as number | null) ?? Number.NaN),
+    )
+  const ratio = (load: Load, k: Figure) =>
+    median(
+      all.map((r) => {
+        const x = r.runs[keyOf(mode, qos, load)]
+        return x ? (x.floxgate[k] as number) / (x.floor[k] as number) : Number.NaN
+      }),
+    )
+  const worst = (load: Load, who: Who, k: Figure) =>
+    Math.max(...all.map((r) => (r.runs[keyOf(mode, qos, load)]?.[who][k] as number) ?? 0))
+  const row = (load: Load, label: string, k: Figure, digits: number, target?: Target) => {
+    const gw = med(load, 'floxgate', k)
+    const fl = med(load, 'floor', k)
+    const ra = ratio(load, k)
+    const l: Line = { label: `${load}: ${label}`, gw, fl, ratio: ra, digits }
+    out.push(target ? { ...l, target: target.text, held: target.held(gw, fl, ra) } : l)
+  }
+  const counts = (load: Load) => {
+    const lost = (who: Who) => worst(load, who, 'lost')
+    out.push({
+      label: `${load}: readings lost (max of rounds)`,
+      gw: lost('floxgate'),
+      fl: lost('floor'),
+      digits: 0,
+      target: '0',
+      held: lost('floxgate') === 0,
+    })
+    const missing = (who: Who) =>
+      Math.max(
+        ...all.map((r) => {
+          const x = r.runs[keyOf(mode, qos, load)]?.[who]
+          return x ? x.alertsExpected - x.alertsReceived : 0
+        }),
+      )
+    out.push({
+      label: `${load}: alerts missing (max of rounds)`,
+      gw: missing('floxgate'),
+      fl: missing('floor'),
+      digits: 0,
+      target: '0',
+      held: missing('floxgate') <= 0,
+    })
+  }
+  const le = (limit: number): Target => ({ text: `<= ${limit}`, held: (g) => g <= limit })
+  const ratioLe = (limit: number): Target => ({
+    text: `<= ${limit}x floor`,
+    held: (_g, _f, r) => r <= limit,
+  })
+  const plus = (extra: number): Target => ({
+    text: `<= floor + ${extra}`,
+    held: (g, fl) => g <= fl + extra,
+  })
+  row('flood', 'readings/s', 'readingsPerSecond', 0, {
+    text: '>= 0.8x floor',
+    held: (_g, _f, r) => r >= 0.8,
+  })
+  row('flood', 'CPU µs per reading', 'cpuMicrosPerReading', 1, ratioLe(1.5))
+  row('flood', 'peak RSS MB', 'peakRssMB', 1, plus(15))
+  row('flood', 'bytes written per reading', 'bytesWrittenPerReading', 0, le(100))
+  if (qos === 1) row('flood', 'publish-to-PUBACK p99 ms', 'ackP99Ms', 1)
+  counts('flood')
+  row('paced', 'CPU µs per reading', 'cpuMicrosPerReading', 1, ratioLe(1.5))
+  row('paced', 'steady RSS MB', 'steadyRssMB', 1, le(80))
+  row('paced', 'peak RSS MB', 'peakRssMB', 1)
+  row('paced', 'bytes written per reading', 'bytesWrittenPerReading', 0, le(100))
+  row('paced', 'publish-to-alert p50 ms', 'alertP50Ms', 2)
+  row('paced', 'publish-to-alert p99 ms', 'alertP99Ms', 2, plus(2))
+  if (qos === 1) {
+    row('paced', 'publish-to-PUBACK p50 ms', 'ackP50Ms', 2)
+    row('paced', 'publish-to-PUBACK p99 ms', 'ackP99Ms', 2)
+  }
+  counts('paced')
+  row('slow', 'CPU µs per reading', 'cpuMicrosPerReading', 0)
+  row('slow', 'steady RSS MB', 'steadyRssMB', 1)
+  row('slow', 'bytes written per reading', 'bytesWrittenPerReading', 0, le(100))
+  row('slow', 'publish-to-alert p99 ms', 'alertP99Ms', 2)
+  if (qos === 1) row('slow', 'publish-to-PUBACK p99 ms', 'ackP99Ms', 2)
+  counts('slow')
+  return out
+}
+
+interface Target {
+  readonly text: string
+  held(gw: number, floor: number, ratio: number): boolean
+}
+
+function table(rows: readonly string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  const fmt = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  return [
+    fmt(rows[0]!),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(fmt),
+  ].join('\n')
+}
+
+const verdict = (held: boolean | undefined) => (held === undefined ? '' : held ? 'held' : 'MISSED')
+
 async function main(): Promise<void> {
   const all: Round[] = []
-  for (let i = 0; i < rounds; i++) {
-    const r = await round()
-    all.push(r)
-    const g = r.flood.floxgate
-    const fl = r.flood.floor
-    process.stderr.write(
-      `round ${i + 1}/${rounds}: floxgate ${f(g.readingsPerSecond, 0)}/s ${f(g.cpuMicrosPerReading)} µs CPU/reading, ` +
-        `floor ${f(fl.readingsPerSecond, 0)}/s ${f(fl.cpuMicrosPerReading)} µs; ` +
-        `paced p99 ${f(r.paced.floxgate.p99Ms ?? Number.NaN, 2)} ms\n`,
-    )
-  }
-  const gwFlood = all.map((r) => r.flood.floxgate)
-  const flFlood = all.map((r) => r.flood.floor)
-  const gwPaced = all.map((r) => r.paced.floxgate)
-  const flPaced = all.map((r) => r.paced.floor)
-  // Ratios are taken per round (same machine state), then the median of those.
-  const ratio = (k: Key, runs: 'flood' | 'paced') =>
-    median(all.map((r) => (r[runs].floxgate[k] as number) / (r[runs].floor[k] as number)))
-  const rows: [string, string, string, string, string][] = [
-    ['measure (median of rounds)', 'floxgate', 'floor', 'ratio', 'target'],
-    [
-      `flood: readings/s (${values.count} readings)`,
-      f(medianOf(gwFlood, 'readingsPerSecond'), 0),
-      f(medianOf(flFlood, 'readingsPerSecond'), 0),
-      f(ratio('readingsPerSecond', 'flood'), 2),
-      '>= 50,000',
-    ],
-    [
-      'flood: readings lost (max of rounds)',
-      f(Math.max(...gwFlood.map((r) => r.lost)), 0),
-      f(Math.max(...flFlood.map((r) => r.lost)), 0),
-      '',
-      '0',
-    ],
-    [
-      'flood: alerts received / expected',
-      `${gwFlood.map((r) => `${r.alertsReceived}/${r.alertsExpected}`).join(', ')}`,
-      'n/a',
-      '',
-      'all',
-    ],
-    [
-      'flood: CPU µs per reading',
-      f(medianOf(gwFlood, 'cpuMicrosPerReading')),
-      f(medianOf(flFlood, 'cpuMicrosPerReading')),
-      f(ratio('cpuMicrosPerReading', 'flood'), 2),
-      '<= 1.5x floor',
-    ],
-    [
-      'flood: CPU seconds',
-      f(medianOf(gwFlood, 'cpuSeconds'), 2),
-      f(medianOf(flFlood, 'cpuSeconds'), 2),
-      f(ratio('cpuSeconds', 'flood'), 2),
-      '',
-    ],
-    [
-      'flood: peak RSS MB',
-      f(medianOf(gwFlood, 'peakRssMB')),
-      f(medianOf(flFlood, 'peakRssMB')),
-      f(ratio('peakRssMB', 'flood'), 2),
-      '<= 80',
-    ],
-    [
-      'flood: bytes written per reading',
-      f(medianOf(gwFlood, 'bytesWrittenPerReading')),
-      f(medianOf(flFlood, 'bytesWrittenPerReading')),
-      f(ratio('bytesWrittenPerReading', 'flood'), 2),
-      '<= 100',
-    ],
-    [
-      `paced ${values.rate}/s: publish-to-alert p50 ms`,
-      f(medianOf(gwPaced, 'p50Ms'), 2),
-      'n/a',
-      '',
-      '',
-    ],
-    [
-      `paced ${values.rate}/s: publish-to-alert p99 ms`,
-      f(medianOf(gwPaced, 'p99Ms'), 2),
-      'n/a',
-      '',
-      '< 10',
-    ],
-    [
-      'paced: alerts received / expected',
-      `${gwPaced.map((r) => `${r.alertsReceived}/${r.alertsExpected}`).join(', ')}`,
-      'n/a',
-      '',
-      'all',
-    ],
-    [
-      'paced: readings lost (max of rounds)',
-      f(Math.max(...gwPaced.map((r) => r.lost)), 0),
-      f(Math.max(...flPaced.map((r) => r.lost)), 0),
-      '',
-      '0',
-    ],
-    [
-      'paced: CPU µs per reading',
-      f(medianOf(gwPaced, 'cpuMicrosPerReading')),
-      f(medianOf(flPaced, 'cpuMicrosPerReading')),
-      f(ratio('cpuMicrosPerReading', 'paced'), 2),
-      '',
-    ],
-    [
-      'paced: peak RSS MB',
-      f(medianOf(gwPaced, 'peakRssMB')),
-      f(medianOf(flPaced, 'peakRssMB')),
-      f(ratio('peakRssMB', 'paced'), 2),
-      '',
-    ],
-    [
-      'paced: bytes written per reading',
-      f(medianOf(gwPaced, 'bytesWrittenPerReading')),
-      f(medianOf(flPaced, 'bytesWrittenPerReading')),
-      f(ratio('bytesWrittenPerReading', 'paced'), 2),
-      '',
-    ],
-  ]
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  for (const r of rows) {
-    process.stdout.write(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |\n`)
-    if (r === rows[0]) process.stdout.write(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`)
-  }
+  for (let i = 0; i < rounds; i++) all.push(await round(i))
+  const slowLabel = `slow = ${values.slowRate}/s for ${values.slowSeconds} s`
+  for (const mode of MODES)
+    for (const qos of QOS) {
+      const header = ['measure (median of rounds)', 'floxgate', 'floor', 'ratio', 'target', '']
+      const body = lines(all, mode, qos).map((l) => [
+        l.label,
+        f(l.gw, l.digits),
+        f(l.fl, l.digits),
+        l.ratio === undefined ? '' : f(l.ratio, 2),
+        l.target ?? '',
+        verdict(l.held),
+      ])
+      process.stdout.write(
+        `\n### ${mode} broker, QoS ${qos} (flood = ${values.count} readings unpaced; paced = ${values.pacedCount} at ${values.rate}/s; ${slowLabel})\n\n${table([header, ...body])}\n`,
+      )
+    }
+  const idleRows = MODES.map((mode) => {
+    const gw = median(all.map((r) => r.idlePercent[mode].floxgate))
+    const fl = median(all.map((r) => r.idlePercent[mode].floor))
+    return [`idle CPU % of one core, ${mode}`, f(gw, 2), f(fl, 2), '', '<= 0.5', verdict(gw <= 0.5)]
+  })
   process.stdout.write(
-    `\n${rounds} rounds; ${values.devices} devices; node ${process.version}; NODE_OPTIONS ${nodeOptions ?? '(none)'}; one reading = one JSON message with temperature and humidity (two rows).\n`,
+    `\n### Idle (${values.slowSeconds} s up, no readings)\n\n${table([['measure (median of rounds)', 'floxgate', 'floor', '', 'target', ''], ...idleRows])}\n`,
+  )
+  process.stdout.write(
+    `\n${rounds} rounds; ${devices} devices; node ${process.version}; NODE_OPTIONS ${nodeOptions} (both contenders); one reading = one JSON message with temperature and humidity (two rows).\n`,
   )
   if (values.json) process.stdout.write(`${JSON.stringify(all)}\n`)
 }

@@ -10,7 +10,7 @@
  * falls back, so the number of alerts to expect is known in advance (one raise per
  * crossing, one clear per crossing that a later reading of the device follows). With
  * --alerts it subscribes to floxgate/alerts/# and reports publish-to-alert latencies of
- * raises. Timestamps are milliseconds, strictly increasing per device (the store keys a
+ * raises; with --qos 1 it reports publish-to-PUBACK latencies too. Timestamps are milliseconds, strictly increasing per device (the store keys a
  * reading by time and series, so two equal ones would be one reading).
  */
 import { Socket } from 'node:net'
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   const perDevice = new Array<number>(devices).fill(0)
   const lastTs = new Array<number>(devices).fill(0)
   let acked = 0
+  const ackLatencies: number[] = []
   let crossings = 0
   let expectedClears = 0
   let window: Promise<unknown>[] = []
@@ -105,8 +106,12 @@ async function main(): Promise<void> {
     lastTs[d] = ts
     const payload = `{"temperature":${temperature},"humidity":${40 + (i % 20)},"ts":${ts}}`
     if (qos === 1) {
+      const sentAt = performance.now()
       window.push(
-        client.publishAsync(`sensors/${device}/telemetry`, payload, { qos: 1 }).then(() => acked++),
+        client.publishAsync(`sensors/${device}/telemetry`, payload, { qos: 1 }).then(() => {
+          acked++
+          ackLatencies.push(performance.now() - sentAt)
+        }),
       )
       if (window.length >= inflight) {
         await Promise.all(window)
@@ -134,8 +139,9 @@ async function main(): Promise<void> {
   }
   await client.endAsync()
   latencies.sort((a, b) => a - b)
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? null
+  ackLatencies.sort((a, b) => a - b)
+  const pct = (p: number, xs = latencies) =>
+    xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? null
   process.stdout.write(
     `${JSON.stringify({
       published: count,
@@ -150,6 +156,8 @@ async function main(): Promise<void> {
       raiseLatencies: latencies.length,
       p50: pct(0.5),
       p99: pct(0.99),
+      ackP50: pct(0.5, ackLatencies),
+      ackP99: pct(0.99, ackLatencies),
     })}\n`,
   )
 }
