@@ -2,6 +2,7 @@
  * Checks across sections (references between devices, rules and profiles), run on the
  * raw value so they are reported together with schema problems even when those exist.
  */
+import { notifyCrossCheck } from './notify-check.js'
 import { closest, unknownKey } from './problems.js'
 
 type Found = { path: PropertyKey[]; message: string }
@@ -122,5 +123,6 @@ export function crossCheck(raw: unknown, profileIds: readonly string[]): Found[]
       })
     names.add(name)
   })
+  found.push(...notifyCrossCheck(root))
   return found
 }

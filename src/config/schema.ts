@@ -192,6 +192,10 @@ const rule = z
     windowSeconds: positive.default(60),
     devices: z.array(text).optional(),
     profiles: z.array(text).optional(),
+    /** Notification sinks (ids of `notify:`) for this rule; absent: every sink. */
+    notify: z.array(id).optional(),
+    /** Remind every so many minutes while the alert stays raised; absent: never. */
+    repeatMinutes: positive.optional(),
   })
   .superRefine((r, ctx) => {
     const kinds = KIND_KEYS.filter((k) => r[k] !== undefined)
@@ -209,6 +213,54 @@ const rule = z
         code: 'custom',
         path: ['metric'],
         message: `must be set for a ${kinds[0]} rule (temperature, humidity or pressure)`,
+      })
+    }
+  })
+
+const httpUrl = text.refine((u) => /^https?:\/\/[^/]+/.test(u), {
+  error: 'expected an http:// or https:// URL with a host',
+})
+
+const notifyRetry = z
+  .strictObject({
+    initialSeconds: positive.default(5),
+    maxSeconds: positive.default(300),
+  })
+  .prefault({})
+
+/** A notification sink: exactly one of `webhook` or `ntfy`. */
+const notifySink = z
+  .strictObject({
+    id,
+    webhook: z
+      .strictObject({
+        url: httpUrl,
+        headers: z.record(z.string(), z.string()).default({}),
+      })
+      .optional(),
+    ntfy: z
+      .strictObject({
+        url: httpUrl.default('https://ntfy.sh'),
+        topic: z.string().regex(/^[-_A-Za-z0-9]{1,64}$/, {
+          error: 'expected 1-64 letters, digits, "-" or "_" (an ntfy topic name)',
+        }),
+        /** An ntfy access token, sent as a bearer token. */
+        token: text.optional(),
+      })
+      .optional(),
+    timeoutSeconds: positive.default(10),
+    retry: notifyRetry,
+  })
+  .superRefine((s, ctx) => {
+    const kinds = (['webhook', 'ntfy'] as const).filter((k) => s[k] !== undefined)
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          kinds.length === 0
+            ? 'must set one of webhook or ntfy'
+            : 'must set only one of webhook or ntfy (make two sinks)',
       })
     }
   })
@@ -281,6 +333,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   rules: z.array(rule).default([]),
+  notify: z.array(notifySink).default([]),
   alerts: z
     .strictObject({
       topic: topicTemplate.default('floxgate/alerts/{device}/{metric}'),

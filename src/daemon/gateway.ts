@@ -12,6 +12,9 @@ import { alertPayload, alertTopic, type OutputTopics, type Stream } from '../nod
 import { ParseNode } from '../nodes/parse-node.js'
 import { SensorSource } from '../nodes/sensor-source.js'
 import { StoreNode, type StoreNodeOptions } from '../nodes/store-node.js'
+import { Notifier } from '../notify/notifier.js'
+import { NotifyMetrics } from '../notify/notify-metrics.js'
+import { NotifyRouting } from '../notify/routing.js'
 import type { EventLoopLag } from '../ops/event-loop-lag.js'
 import { diskSpaceCheck, type HealthCheck, healthy, unhealthy } from '../ops/health.js'
 import type { Logger } from '../ops/logger.js'
@@ -37,6 +40,8 @@ const HOUSEKEEPING_MS = 1000
 const RETENTION_EVERY_MS = 60_000
 /** A graceful stop must end within systemd's patience (TimeoutStopSec) and the issue's 5 s. */
 const DRAIN_TIMEOUT_MS = 3500
+/** A sink that stays down costs one warning per minute per failure reason. */
+const NOTIFY_LOG_MS = 60_000
 
 /**
  * One running gateway: broker, SQLite store, the workflow between them and the uplink,
@@ -54,6 +59,7 @@ export class Gateway {
     readonly broker: GatewayBroker,
     private readonly nodes: GatewayNodes,
     readonly forwarder: Forwarder | undefined,
+    readonly notifier: Notifier,
     private readonly deps: GatewayDeps,
   ) {}
 
@@ -90,6 +96,13 @@ export class Gateway {
       const forwarder = config.uplink?.enabled
         ? await startForwarder(config, store, log)
         : undefined
+      const notifyLog = new RateLimitedLog(log.child({ part: 'notify' }), NOTIFY_LOG_MS)
+      const notifier = new Notifier(store.database, {
+        routing: NotifyRouting.fromConfig(config),
+        logger: log.child({ part: 'notify' }),
+        warn: (kind, fields, msg) => notifyLog.warn(kind, fields, msg),
+        metrics: new NotifyMetrics(deps.metrics.registry),
+      })
       const nodes: GatewayNodes = {
         sensors: new SensorSource(broker.intake),
         clock: new TimerEventSource(HOUSEKEEPING_MS, 'clock'),
@@ -98,9 +111,9 @@ export class Gateway {
         alerts: new AlertNode(broker.publisher, alertOutput(config)),
         housekeeping: new HousekeepingNode(parts.rules, config.alerts.staleCheckSeconds * 1000),
         aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
-        store: new StoreNode(store, storeOptions(config, forwarder)),
+        store: new StoreNode(store, storeOptions(config, forwarder, notifier)),
       }
-      const gw = new Gateway(config, parts, store, broker, nodes, forwarder, deps)
+      const gw = new Gateway(config, parts, store, broker, nodes, forwarder, notifier, deps)
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         bufferRows: () => store.stats().pending,
@@ -113,6 +126,7 @@ export class Gateway {
       })
       if (broker.mode === 'embedded') await gw.republishActive(active)
       gw.run = gw.execute()
+      notifier.start()
       await nodes.sensors.start()
       return gw
     } catch (err) {
@@ -199,7 +213,8 @@ export class Gateway {
     this.nodes.housekeeping.replace(parts.rules, next.alerts.staleCheckSeconds * 1000)
     this.nodes.alerts.replace(alertOutput(next))
     this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
-    this.nodes.store.replace(storeOptions(next, this.forwarder))
+    this.notifier.replace(NotifyRouting.fromConfig(next))
+    this.nodes.store.replace(storeOptions(next, this.forwarder, this.notifier))
     const needRestart = restartOnly(this.config, next)
     this.parts = { ...parts, aggregator }
     this.config = next
@@ -228,6 +243,7 @@ export class Gateway {
         )
       }
       this.store.flush()
+      await this.notifier.stop()
       await this.forwarder?.stop().catch((err: unknown) => {
         log.warn(
           { err: String(err) },
@@ -253,9 +269,16 @@ function aggregateOutput(c: Config): AggregateOutput {
   return { enabled: c.aggregates.enabled, topics: topicsOf(c), qos: c.aggregates.qos }
 }
 
-function storeOptions(c: Config, forwarder: Forwarder | undefined): StoreNodeOptions {
+function storeOptions(
+  c: Config,
+  forwarder: Forwarder | undefined,
+  notifier: Notifier,
+): StoreNodeOptions {
   const forward = new Set<Stream>(forwarder === undefined ? [] : (c.uplink?.streams ?? []))
+  const routing = NotifyRouting.fromConfig(c)
   return {
+    notifications: c.notify.length === 0 ? undefined : (a) => routing.entriesFor(a),
+    onNotifications: () => notifier.wake(),
     gateway: c.gateway.id,
     forward,
     onOutbox: forwarder === undefined ? undefined : () => forwarder.notify(),

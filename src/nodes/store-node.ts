@@ -1,6 +1,7 @@
 import type { EventDrivenNode } from '../engine/event/event-node.js'
+import type { AlertEvent } from '../gateway/reading.js'
 import type { Store } from '../store/store.js'
-import type { DurableCallback, OutboxEntry } from '../store/types.js'
+import type { DurableCallback, NotificationEntry, OutboxEntry } from '../store/types.js'
 import type { GatewayContext } from './context.js'
 import type { GatewayAction, GatewayEvent, TelemetryEvent } from './events.js'
 import { type Stream, upstream } from './output.js'
@@ -11,6 +12,10 @@ export interface StoreNodeOptions {
   readonly forward: ReadonlySet<Stream>
   /** Called after a write that queued outbox rows (wakes the forwarder). */
   readonly onOutbox?: (() => void) | undefined
+  /** Notification rows for an alert transition (none when no sink is configured). */
+  readonly notifications?: ((a: AlertEvent) => readonly NotificationEntry[] | undefined) | undefined
+  /** Called after a write with notification rows committed (wakes the notifier). */
+  readonly onNotifications?: (() => void) | undefined
   /** How often housekeeping ticks run age and size retention. */
   readonly retentionEveryMs: number
 }
@@ -66,7 +71,16 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         ? [upstream.alert(a)]
         : undefined
       outbox ||= rows !== undefined
-      this.store.write({ kind: 'alert', alert: a, outbox: rows }, done)
+      const notifications = this.opts.notifications?.(a)
+      const wake = this.opts.onNotifications
+      const committed: DurableCallback | undefined =
+        notifications === undefined || wake === undefined
+          ? done
+          : (err) => {
+              done?.(err)
+              if (err === null) wake()
+            }
+      this.store.write({ kind: 'alert', alert: a, outbox: rows, notifications }, committed)
     }
     for (const a of event.aggregates) {
       const rows = forward.has('aggregates') ? [upstream.aggregate(gateway, a)] : undefined

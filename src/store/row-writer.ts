@@ -65,6 +65,9 @@ export class RowWriter {
       alertClear: db.prepare<[string, string, string]>(
         'DELETE FROM alert_state WHERE device = ? AND metric = ? AND rule = ?',
       ),
+      notification: db.prepare<[string, string, number]>(
+        'INSERT INTO notifications (sink, payload, created_at) VALUES (?, ?, ?)',
+      ),
       deadLetter: db.prepare<[number, string, Buffer, string, string, string | null]>(
         `INSERT INTO dead_letters (received_at, topic, payload, reason, detail, device)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -100,6 +103,9 @@ export class RowWriter {
       out.inserted[item.kind]++
       if (item.outbox !== undefined && item.outbox.length > 0) {
         out.outboxRows += this.outbox.admit(item.outbox, now, out.drops)
+      }
+      if (item.kind === 'alert' && item.notifications !== undefined) {
+        for (const n of item.notifications) this.stmts.notification.run(n.sink, n.payload, now)
       }
     }
     for (const [series, l] of this.latest) this.stmts.latest.run(series, l.ts, l.value)

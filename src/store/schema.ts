@@ -112,6 +112,26 @@ export const MIGRATIONS: readonly Migration[] = [
           WHERE ts = (SELECT max(ts) FROM readings WHERE series = r.series);
       `),
   },
+  {
+    version: 3,
+    description: 'alert notifications outbox',
+    // One row per alert transition and sink, written with the alert event; the notifier
+    // deletes a row once its sink accepted it. `failed_at` marks one the sink refused
+    // (4xx): kept for inspection, not retried.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE notifications (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          sink TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT,
+          failed_at INTEGER
+        );
+        CREATE INDEX notifications_sink ON notifications (sink, failed_at, id);
+      `),
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -8,6 +8,14 @@ export interface OutboxEntry {
   readonly payload: Buffer | string
 }
 
+/** An alert notification for one sink, inserted into `notifications` with its alert event. */
+export interface NotificationEntry {
+  /** The `notify:` sink id. */
+  readonly sink: string
+  /** The alert document (JSON), the same as published on MQTT. */
+  readonly payload: string
+}
+
 /** One thing to make durable. `outbox` entries commit or roll back with it. */
 export type StoreItem =
   | {
@@ -20,7 +28,12 @@ export type StoreItem =
       readonly aggregate: Aggregate
       readonly outbox?: readonly OutboxEntry[]
     }
-  | { readonly kind: 'alert'; readonly alert: AlertEvent; readonly outbox?: readonly OutboxEntry[] }
+  | {
+      readonly kind: 'alert'
+      readonly alert: AlertEvent
+      readonly outbox?: readonly OutboxEntry[]
+      readonly notifications?: readonly NotificationEntry[]
+    }
   | {
       readonly kind: 'dead-letter'
       readonly deadLetter: DeadLetter

@@ -1,0 +1,312 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { exponentialBackoff } from '../engine/backoff.js'
+import { delay } from '../engine/delay.js'
+import type { AlertEvent } from '../gateway/reading.js'
+import type { NotifyMetrics } from './notify-metrics.js'
+import type { NotifyRouting, NotifySinkConfig } from './routing.js'
+import { sinkRequest } from './sink-request.js'
+
+export interface NotifierLogger {
+  info(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface NotifierOptions {
+  readonly routing: NotifyRouting
+  readonly logger: NotifierLogger
+  /** Rate-limited warnings (one line per kind per interval, with the suppressed count). */
+  readonly warn: (kind: string, fields: Record<string, unknown>, msg: string) => void
+  readonly metrics: NotifyMetrics
+  /** How often reminders (`repeatMinutes`) are checked and the table polled; default 30 s
+   * or half the shortest repeat period. */
+  readonly pollMs?: number
+  readonly now?: () => number
+}
+
+interface Row {
+  readonly id: number
+  readonly payload: string
+  readonly attempts: number
+}
+
+/** Refused rows kept for inspection, per sink; older ones are deleted. */
+const KEEP_REFUSED = 100
+
+type Outcome =
+  | { readonly ok: true }
+  | {
+      readonly ok: false
+      readonly retry: boolean
+      readonly reason: string
+      readonly detail: string
+    }
+
+/**
+ * Delivers alert notifications from the `notifications` table, which the store fills in
+ * the same transaction as each alert event. One worker per sink sends that sink's rows
+ * one at a time, oldest first, and deletes a row once the sink answered 2xx, so a
+ * notification raised while the network is down goes out when it returns, in order.
+ * Connection errors, timeouts, 5xx, 408 and 429 are retried with capped exponential
+ * backoff (the attempt count is stored, so a restart does not reset it); any other 4xx
+ * means the request itself is wrong: the row is marked refused, logged and skipped.
+ *
+ * A crash between the sink's answer and the DELETE sends that one notification again
+ * on restart: delivery is at least once, exactly once whenever the process survives.
+ */
+export class Notifier {
+  private readonly stmts
+  private readonly abort = new AbortController()
+  private readonly workers = new Map<string, Promise<void>>()
+  private readonly wakers = new Set<() => void>()
+  /** Reminders already sent per active alert: the number of repeat periods since raised. */
+  private readonly reminded = new Map<string, number>()
+  private reminderTimer: NodeJS.Timeout | undefined
+  private opts: NotifierOptions
+  private readonly now: () => number
+
+  constructor(db: BetterSqlite3.Database, opts: NotifierOptions) {
+    this.opts = opts
+    this.now = opts.now ?? Date.now
+    this.stmts = {
+      head: db.prepare<[string], Row>(
+        `SELECT id, payload, attempts FROM notifications
+         WHERE sink = ? AND failed_at IS NULL ORDER BY id LIMIT 1`,
+      ),
+      done: db.prepare<[number]>('DELETE FROM notifications WHERE id = ?'),
+      attempt: db.prepare<[string, number]>(
+        'UPDATE notifications SET attempts = attempts + 1, last_error = ? WHERE id = ?',
+      ),
+      refuse: db.prepare<[string, number, number]>(
+        'UPDATE notifications SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?',
+      ),
+      pruneRefused: db.prepare<[string, string, number]>(
+        `DELETE FROM notifications WHERE sink = ? AND failed_at IS NOT NULL AND id NOT IN
+           (SELECT id FROM notifications WHERE sink = ? AND failed_at IS NOT NULL
+            ORDER BY id DESC LIMIT ?)`,
+      ),
+      pending: db.prepare<[], { n: number }>(
+        'SELECT count(*) AS n FROM notifications WHERE failed_at IS NULL',
+      ),
+      insert: db.prepare<[string, string, number]>(
+        'INSERT INTO notifications (sink, payload, created_at) VALUES (?, ?, ?)',
+      ),
+      active: db.prepare<[], AlertStateRow>(
+        `SELECT device, metric, rule, gateway, kind, severity, value, threshold, since, ts
+         FROM alert_state`,
+      ),
+    }
+    opts.metrics.setPending(() => this.pending())
+  }
+
+  start(): void {
+    for (const id of this.opts.routing.sinks.keys()) this.ensureWorker(id)
+    // Checked at least twice per shortest repeat period, so reminders are not late by more.
+    const shortest = Math.min(...this.opts.routing.repeatMs.values())
+    const poll = this.opts.pollMs ?? Math.max(100, Math.min(30_000, shortest / 2))
+    this.reminderTimer = setInterval(() => {
+      this.remind()
+      this.wake()
+    }, poll)
+    this.reminderTimer.unref()
+    this.remind()
+  }
+
+  /** New rows were committed: workers waiting for work look again. */
+  wake(): void {
+    const waiting = [...this.wakers]
+    this.wakers.clear()
+    for (const w of waiting) w()
+  }
+
+  /** A reload: new sinks and rules. Rows of a sink no longer configured wait for its return. */
+  replace(routing: NotifyRouting): void {
+    this.opts = { ...this.opts, routing }
+    for (const id of routing.sinks.keys()) this.ensureWorker(id)
+    this.wake()
+  }
+
+  pending(): number {
+    return this.stmts.pending.get()?.n ?? 0
+  }
+
+  /** Stops the workers; an attempt in flight is aborted and its row stays for the next start. */
+  async stop(): Promise<void> {
+    if (this.reminderTimer !== undefined) clearInterval(this.reminderTimer)
+    this.abort.abort()
+    this.wake()
+    await Promise.all(this.workers.values())
+  }
+
+  private ensureWorker(sink: string): void {
+    if (this.workers.has(sink) || this.abort.signal.aborted) return
+    this.workers.set(
+      sink,
+      this.work(sink).catch((err: unknown) => {
+        if (this.abort.signal.aborted) return
+        this.opts.logger.error(
+          { sink, err: String(err) },
+          `notification sink "${sink}" stopped delivering after an unexpected error; restart floxgate to resume (the notifications are kept)`,
+        )
+      }),
+    )
+  }
+
+  private async work(sinkId: string): Promise<void> {
+    const signal = this.abort.signal
+    while (!signal.aborted) {
+      const sink = this.opts.routing.sinks.get(sinkId)
+      const row = sink === undefined ? undefined : this.stmts.head.get(sinkId)
+      if (sink === undefined || row === undefined) {
+        await new Promise<void>((resolve) => this.wakers.add(resolve))
+        continue
+      }
+      const outcome = await deliver(sink, row.payload, signal)
+      if (signal.aborted) return
+      if (outcome.ok) {
+        this.stmts.done.run(row.id)
+        this.opts.metrics.delivered(sinkId)
+        if (row.attempts > 0) {
+          this.opts.logger.info(
+            { sink: sinkId, attempts: row.attempts + 1 },
+            `notification sink "${sinkId}" reachable again; delivered a notification after ${row.attempts} failed attempts`,
+          )
+        }
+        continue
+      }
+      this.opts.metrics.attemptFailed(sinkId, outcome.reason)
+      if (!outcome.retry) {
+        this.stmts.refuse.run(outcome.detail, this.now(), row.id)
+        this.stmts.pruneRefused.run(sinkId, sinkId, KEEP_REFUSED)
+        this.opts.metrics.refused(sinkId)
+        this.opts.logger.error(
+          { sink: sinkId, reason: outcome.reason, detail: outcome.detail, payload: row.payload },
+          `notification sink "${sinkId}" refused a notification (${outcome.detail}); not retried, kept in the notifications table as refused. Check the sink's URL, topic and credentials in notify:`,
+        )
+        continue
+      }
+      this.stmts.attempt.run(outcome.detail, row.id)
+      const retry = sink.retry
+      const wait = exponentialBackoff(
+        retry.initialSeconds * 1000,
+        retry.maxSeconds * 1000,
+      )(row.attempts + 1)
+      this.opts.warn(
+        `notify:${sinkId}:${outcome.reason}`,
+        { sink: sinkId, reason: outcome.reason, detail: outcome.detail, retryInMs: wait },
+        `could not deliver a notification to sink "${sinkId}" (${outcome.detail}); retrying with backoff, the notification is kept`,
+      )
+      try {
+        await delay(wait, signal, 'notification retry')
+      } catch {
+        return
+      }
+    }
+  }
+
+  /** Queues a reminder for every active alert whose rule repeats and whose period is up. */
+  private remind(): void {
+    const { routing } = this.opts
+    if (routing.repeatMs.size === 0 || this.abort.signal.aborted) return
+    const now = this.now()
+    const seen = new Set<string>()
+    let queued = false
+    for (const s of this.stmts.active.all()) {
+      const period = routing.repeatMs.get(s.rule)
+      if (period === undefined) continue
+      const key = `${s.device}\u0000${s.metric}\u0000${s.rule}`
+      seen.add(key)
+      const periods = Math.floor((now - s.since) / period)
+      const sent = this.reminded.get(key)
+      // First sight (a fresh raise, or a restart): count what is due as sent, so a
+      // restart does not send a burst of reminders.
+      if (sent === undefined || periods <= sent) {
+        if (sent === undefined) this.reminded.set(key, periods)
+        continue
+      }
+      this.reminded.set(key, periods)
+      const entries = routing.entriesFor(toAlert(s, now), { reminder: true })
+      for (const e of entries ?? []) this.stmts.insert.run(e.sink, e.payload, now)
+      queued ||= entries !== undefined
+    }
+    for (const k of this.reminded.keys()) if (!seen.has(k)) this.reminded.delete(k)
+    if (queued) this.wake()
+  }
+}
+
+interface AlertStateRow {
+  readonly device: string
+  readonly metric: string
+  readonly rule: string
+  readonly gateway: string
+  readonly kind: string
+  readonly severity: string
+  readonly value: number | null
+  readonly threshold: number | null
+  readonly since: number
+  readonly ts: number
+}
+
+function toAlert(s: AlertStateRow, now: number): AlertEvent {
+  return {
+    gateway: s.gateway,
+    device: s.device,
+    metric: (s.metric === '' ? undefined : s.metric) as AlertEvent['metric'],
+    rule: s.rule,
+    kind: s.kind as AlertEvent['kind'],
+    severity: s.severity as AlertEvent['severity'],
+    state: 'raised',
+    value: s.value ?? undefined,
+    threshold: s.threshold ?? undefined,
+    ts: now,
+    since: s.since,
+  }
+}
+
+/** One HTTP attempt. Never throws: every failure is an outcome. */
+async function deliver(
+  sink: NotifySinkConfig,
+  payload: string,
+  stop: AbortSignal,
+): Promise<Outcome> {
+  let req: ReturnType<typeof sinkRequest>
+  try {
+    req = sinkRequest(sink, payload)
+  } catch (err) {
+    return { ok: false, retry: false, reason: 'bad-payload', detail: String(err) }
+  }
+  const timeout = AbortSignal.timeout(sink.timeoutSeconds * 1000)
+  try {
+    const res = await fetch(req.url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.any([stop, timeout]),
+      redirect: 'follow',
+    })
+    // The answer's body is not needed; cancelling frees the connection at once.
+    await res.body?.cancel().catch(() => {})
+    if (res.status >= 200 && res.status < 300) return { ok: true }
+    const detail = `HTTP ${res.status} from ${req.url}`
+    if (res.status === 408 || res.status === 429) {
+      return { ok: false, retry: true, reason: `http-${res.status}`, detail }
+    }
+    if (res.status >= 500) return { ok: false, retry: true, reason: 'http-5xx', detail }
+    return { ok: false, retry: false, reason: 'http-4xx', detail }
+  } catch (err) {
+    if (timeout.aborted) {
+      return {
+        ok: false,
+        retry: true,
+        reason: 'timeout',
+        detail: `no answer from ${req.url} within ${sink.timeoutSeconds} s`,
+      }
+    }
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause
+    return {
+      ok: false,
+      retry: true,
+      reason: 'network',
+      detail: `${req.url}: ${cause?.code ?? cause?.message ?? String(err)}`,
+    }
+  }
+}

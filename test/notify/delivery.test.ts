@@ -1,0 +1,199 @@
+import Database from 'better-sqlite3'
+import { afterAll, afterEach, expect, it } from 'vitest'
+import {
+  type AlertMessage,
+  connectClient,
+  publishSeries,
+  type RecordingClient,
+  type RunningGateway,
+  startGateway,
+  type TestConfig,
+  writeTestConfig,
+} from '../daemon/harness.js'
+import { freePort } from '../helpers/net.js'
+import { waitFor } from '../helpers/wait.js'
+import { type Receiver, startReceiver } from './receiver.js'
+
+/** Short backoff so a test waits milliseconds, not the shipped seconds. */
+const FAST_RETRY = { initialSeconds: 0.05, maxSeconds: 0.2 }
+
+let cfg: TestConfig | undefined
+let gw: RunningGateway | undefined
+let sensor: RecordingClient | undefined
+let receiver: Receiver | undefined
+
+afterEach(async () => {
+  await sensor?.close()
+  await gw?.stop()
+  await receiver?.close()
+  cfg?.cleanup()
+  sensor = gw = receiver = cfg = undefined
+})
+afterAll(() => {
+  delete process.env.FLOXGATE_TEST_HOOK_TOKEN
+})
+
+async function start(over: Record<string, unknown>): Promise<void> {
+  cfg = await writeTestConfig(over)
+  gw = await startGateway(cfg.file)
+  sensor = await connectClient(gw.port)
+}
+
+/** A counter's value from the running gateway's /metrics text, 0 when absent. */
+async function metric(g: RunningGateway, name: string, labels: string): Promise<number> {
+  const text = await g.metrics.text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`))
+  return line === undefined ? 0 : Number(line.split(' ').pop())
+}
+
+function notificationRows(file: string): { sink: string; failed_at: number | null }[] {
+  const db = new Database(file, { readonly: true })
+  try {
+    return db.prepare('SELECT sink, failed_at FROM notifications ORDER BY id').all() as {
+      sink: string
+      failed_at: number | null
+    }[]
+  } finally {
+    db.close()
+  }
+}
+
+it('an alert raised while the webhook is down is delivered when it comes up: once, in order, with its headers', async () => {
+  process.env.FLOXGATE_TEST_HOOK_TOKEN = 's3cret'
+  const port = await freePort()
+  await start({
+    notify: [
+      {
+        id: 'ops',
+        webhook: {
+          url: `http://127.0.0.1:${port}/hook`,
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${ENV} syntax
+          headers: { Authorization: 'Bearer ${FLOXGATE_TEST_HOOK_TOKEN}' },
+        },
+        retry: FAST_RETRY,
+      },
+    ],
+    rules: [{ id: 'overheat', metric: 'temperature', high: 30, hysteresis: 1 }],
+  })
+  const t0 = Date.now() - 60_000
+  // Raised, then cleared, while nothing listens on the port.
+  await publishSeries(sensor!.client, 'loft', [25, 31, 32, 20], t0, 1000)
+  expect(gw!.db.alerts().map((a) => a.state)).toEqual(['raised', 'cleared'])
+  expect(notificationRows(cfg!.dbFile).map((r) => r.sink)).toEqual(['ops', 'ops'])
+
+  // The sink comes up only after the notifier has demonstrably failed to reach it.
+  await waitFor(
+    async () =>
+      (await metric(gw!, 'floxgate_notifications_failed_total', 'sink="ops",reason="network"')) >=
+      3,
+    { what: 'three failed attempts while the webhook is down' },
+  )
+  expect(
+    gw!.logs.some((l) => String(l.msg).includes('could not deliver a notification to sink "ops"')),
+  ).toBe(true)
+  receiver = await startReceiver(port)
+
+  const got = await waitFor(
+    () => (receiver!.requests.length >= 2 ? receiver!.requests : undefined),
+    { what: 'both notifications at the webhook' },
+  )
+  await waitFor(() => notificationRows(cfg!.dbFile).length === 0, {
+    what: 'the delivered rows deleted',
+  })
+  expect(got.map((r) => r.method)).toEqual(['POST', 'POST'])
+  expect(got[0]!.headers.authorization).toBe('Bearer s3cret')
+  expect(got[0]!.headers['content-type']).toBe('application/json')
+  const docs = receiver.json<AlertMessage>('/hook')
+  expect(docs.map((d) => d.state)).toEqual(['raised', 'cleared'])
+  expect(docs[0]).toMatchObject({ device: 'loft', rule: 'overheat', value: 31, threshold: 30 })
+  expect(await metric(gw!, 'floxgate_notifications_sent_total', 'sink="ops"')).toBe(2)
+  expect(receiver.requests).toHaveLength(2)
+})
+
+it('ntfy gets a title, message, priority and tags; a sink answering 4xx is not retried and the next notification still goes out', async () => {
+  const port = await freePort()
+  receiver = await startReceiver(port, (path) => (path === '/reject' ? 400 : 200))
+  await start({
+    notify: [
+      {
+        id: 'phone',
+        ntfy: { url: `http://127.0.0.1:${port}`, topic: 'greenhouse' },
+        retry: FAST_RETRY,
+      },
+      { id: 'broken', webhook: { url: `http://127.0.0.1:${port}/reject` }, retry: FAST_RETRY },
+    ],
+    rules: [
+      {
+        id: 'overheat',
+        metric: 'temperature',
+        high: 30,
+        severity: 'critical',
+        notify: ['phone', 'broken'],
+      },
+      { id: 'quiet', metric: 'temperature', high: 28, notify: [] },
+    ],
+  })
+  const t0 = Date.now() - 60_000
+  await publishSeries(sensor!.client, 'loft', [25, 31], t0, 1000)
+  const raised = await waitFor(() => receiver!.json('/')[0], { what: 'the ntfy publish' })
+  expect(raised).toEqual({
+    topic: 'greenhouse',
+    title: 'loft: overheat critical',
+    message: expect.stringMatching(
+      /^alert: temperature 31 \(threshold 30\) at .*, gateway gw-test$/,
+    ),
+    priority: 5,
+    tags: ['rotating_light', 'floxgate', 'loft', 'overheat'],
+  })
+  await waitFor(
+    async () => (await metric(gw!, 'floxgate_notifications_rejected_total', 'sink="broken"')) === 1,
+    { what: 'the 4xx counted as refused' },
+  )
+  expect(
+    gw!.logs.some(
+      (l) => l.level === 50 && String(l.msg).includes('refused a notification (HTTP 400'),
+    ),
+  ).toBe(true)
+
+  await publishSeries(sensor!.client, 'loft', [20], t0 + 2000, 1000)
+  const cleared = await waitFor(() => receiver!.json('/')[1], { what: 'the cleared ntfy publish' })
+  expect(cleared).toMatchObject({ priority: 3, title: 'loft: overheat cleared' })
+  // The refused raise was not sent again: the clear behind it went out instead.
+  await waitFor(() => receiver!.requests.filter((r) => r.path === '/reject').length === 2, {
+    what: 'the clear at the refusing sink',
+  })
+  await waitFor(() => notificationRows(cfg!.dbFile).every((r) => r.failed_at !== null), {
+    what: 'no notification left pending',
+  })
+  expect(notificationRows(cfg!.dbFile)).toHaveLength(2)
+  expect(receiver.requests.filter((r) => r.path === '/reject')).toHaveLength(2)
+  // `notify: []` sends nothing: the quiet rule raised too, yet only overheat was notified.
+  expect(gw!.db.alerts().filter((a) => a.rule === 'quiet')).toHaveLength(2)
+  expect(receiver.json<{ title: string }>('/').every((d) => d.title.includes('overheat'))).toBe(
+    true,
+  )
+})
+
+it('repeatMinutes reminds while the alert stays raised', async () => {
+  const port = await freePort()
+  receiver = await startReceiver(port)
+  await start({
+    notify: [{ id: 'ops', webhook: { url: `http://127.0.0.1:${port}/hook` }, retry: FAST_RETRY }],
+    // 0.01 minutes = 600 ms.
+    rules: [{ id: 'overheat', metric: 'temperature', high: 30, repeatMinutes: 0.01 }],
+  })
+  await publishSeries(sensor!.client, 'loft', [25, 31], Date.now() - 1000, 500)
+  const docs = await waitFor(
+    () => {
+      const d = receiver!.json<AlertMessage & { reminder?: boolean }>('/hook')
+      return d.length >= 3 ? d : undefined
+    },
+    { what: 'the raise and two reminders' },
+  )
+  expect(docs[0]).toMatchObject({ state: 'raised', rule: 'overheat' })
+  expect(docs[0]!.reminder).toBeUndefined()
+  expect(docs.slice(1, 3).map((d) => [d.state, d.reminder])).toEqual([
+    ['raised', true],
+    ['raised', true],
+  ])
+})
