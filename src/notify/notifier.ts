@@ -2,18 +2,14 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { exponentialBackoff } from '../engine/backoff.js'
 import { delay } from '../engine/delay.js'
 import type { AlertEvent } from '../gateway/reading.js'
+import type { Log } from '../ops/log.js'
 import type { NotifyMetrics } from './notify-metrics.js'
 import type { NotifyRouting, NotifySinkConfig } from './routing.js'
 import { sinkRequest } from './sink-request.js'
 
-export interface NotifierLogger {
-  info(obj: object, msg: string): void
-  error(obj: object, msg: string): void
-}
-
 export interface NotifierOptions {
   readonly routing: NotifyRouting
-  readonly logger: NotifierLogger
+  readonly logger: Log
   /** Rate-limited warnings (one line per kind per interval, with the suppressed count). */
   readonly warn: (kind: string, fields: Record<string, unknown>, msg: string) => void
   readonly metrics: NotifyMetrics
