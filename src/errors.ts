@@ -30,7 +30,7 @@ export const ERR = {
   STORE_CORRUPT: define(
     'FLX_ERR_STORE_CORRUPT',
     (file: string, detail: string) =>
-      `the database file ${file} is damaged or not a floxgate database (${detail}). Recovery: stop the service, move the file aside (mv ${file} ${file}.corrupt-$(date +%Y%m%dT%H%M%S), with its -wal and -shm files if present) and start again with a fresh database; set store.onCorrupt: move-aside to do this automatically`,
+      `the database file ${file} is damaged or not a floxgate database (${detail}). Recovery: stop the service, move the file aside (mv ${file} ${file}.corrupt-$(date +%Y%m%dT%H%M%S), with its -wal and -shm files if present) and start again with a fresh database (docs/storage.md, Corruption)`,
   ),
   STORE_OPEN_FAILED: define(
     'FLX_ERR_STORE_OPEN_FAILED',

@@ -76,12 +76,20 @@ program
 program
   .command('check-config')
   .description('validate a config file: exit 0, or list every problem and exit 2')
-  .argument('[file]', 'config file', DEFAULT_CONFIG)
-  .action((file: string) =>
-    run(async () =>
-      (await import('./commands/check-config.js')).checkConfigCommand(file, out, err),
-    ),
-  )
+  .argument('[file]', 'config file (or --config FILE, as the other commands take it)')
+  .option('-c, --config <file>', 'config file')
+  .action((file: string | undefined, o: { config?: string }, cmd: Command) => {
+    if (file !== undefined && o.config !== undefined && file !== o.config) {
+      cmd.error(`check-config: two config files given (${file} and --config ${o.config})`)
+    }
+    return run(async () =>
+      (await import('./commands/check-config.js')).checkConfigCommand(
+        file ?? o.config ?? DEFAULT_CONFIG,
+        out,
+        err,
+      ),
+    )
+  })
 
 program
   .command('simulate')

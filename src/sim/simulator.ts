@@ -3,7 +3,8 @@ import { gaussian, seededRandom } from './random.js'
 /**
  * Realistic sensor traffic for demos and tests: each device follows a daily temperature
  * curve with noise, humidity moving against it, and a few devices carry injected
- * anomalies so a new user sees alerts within a minute of starting.
+ * anomalies so a new user sees alerts within a minute of starting (and a stale sensor
+ * once the dropout has lasted the config's staleSeconds).
  *
  * The simulator is pure: `messagesAt(t)` says what every device publishes at time t.
  * The CLI command publishes them to a broker.

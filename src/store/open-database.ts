@@ -117,7 +117,8 @@ function translateOpenError(file: string, err: unknown): FloxgateError {
 /**
  * Moves a damaged database (and its -wal and -shm files) aside as
  * `<file>.corrupt-<UTC time>`, so the next open starts fresh. Returns the new path.
- * For `store.onCorrupt: move-aside`; the default is to refuse and let a person decide.
+ * A library call for tools and tests: the daemon itself never does this, it refuses to
+ * start and lets a person decide (the data may still be recoverable).
  */
 export function quarantineCorruptFile(file: string, now: Date = new Date()): string {
   const stamp = now

@@ -52,6 +52,21 @@ it('check-config exits 2 with one `path: message` line per problem', async () =>
   expect(r.stdout).toBe('')
 })
 
+it('check-config takes the file as --config FILE too, as start, status and export do', async () => {
+  const ok = await runCli(['check-config', '--config', EXAMPLE])
+  expect(ok.stdout).toMatch(/floxgate\.example\.yaml: OK/)
+  expect(ok.code).toBe(0)
+  const r = await runCli(['check-config', '-c', bad])
+  expect(r.code).toBe(2)
+  for (const p of PROBLEMS) expect(r.stderr).toContain(p)
+})
+
+it('check-config refuses two different config files (exit 2)', async () => {
+  const r = await runCli(['check-config', EXAMPLE, '--config', bad])
+  expect(r.code).toBe(2)
+  expect(r.stderr).toContain('two config files given')
+})
+
 it('start refuses the same config with the same lines and exit 2, before binding anything', async () => {
   const r = await runCli(['start', '--config', bad])
   expect(r.code).toBe(2)
