@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ERR, FloxgateError, isError } from '../errors.js'
+import { EXIT } from '../exit-codes.js'
 import { VERSION } from '../version.js'
-import { EXIT } from './exit-codes.js'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 const err = (s: string) => process.stderr.write(`${s}\n`)

@@ -1,7 +1,7 @@
 import { checkConfig } from '../../config/load.js'
 import { formatConfigErrors } from '../../config/problems.js'
+import { EXIT } from '../../exit-codes.js'
 import { devicesDir } from '../../ops/sea.js'
-import { EXIT } from '../exit-codes.js'
 
 /** Validates a config file: exit 0 with a summary, or every problem and exit 2. */
 export function checkConfigCommand(

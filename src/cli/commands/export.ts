@@ -1,9 +1,9 @@
 import { once } from 'node:events'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { loadConfig } from '../../config/load.js'
+import { EXIT } from '../../exit-codes.js'
 import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
 import { openStore } from '../../store/index.js'
-import { EXIT } from '../exit-codes.js'
 
 export interface ExportOptions {
   readonly config: string

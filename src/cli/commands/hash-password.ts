@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline'
 import { hashPassword } from '../../broker/password.js'
-import { EXIT } from '../exit-codes.js'
+import { EXIT } from '../../exit-codes.js'
 
 /**
  * Prints a password hash for `broker.embedded.users[].passwordHash`. The password is read

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/load.js'
+import { EXIT } from '../../exit-codes.js'
 import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
 import { openStore } from '../../store/index.js'
-import { EXIT } from '../exit-codes.js'
 
 interface Health {
   status?: string
