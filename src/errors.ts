@@ -9,10 +9,12 @@
  */
 
 import { define, ERR as ENGINE_ERR } from './engine/errors.js'
+import { EXIT } from './exit-codes.js'
 
 export {
   type ErrorFactory,
   FloxgateError,
+  type FloxgateErrorOptions,
   isError,
 } from './engine/errors.js'
 
@@ -24,6 +26,7 @@ export const ERR = {
     'FLX_ERR_CONFIG_INVALID',
     (file: string, lines: string, count: number) =>
       `config ${file} has ${count} problem${count === 1 ? '' : 's'}; fix ${count === 1 ? 'it' : 'them'} (docs/config.md describes every key) and run floxgate check-config again:\n${lines}`,
+    { exitCode: EXIT.USAGE },
   ),
 
   // --- store (src/store) ---------------------------------------------------------------
@@ -31,16 +34,19 @@ export const ERR = {
     'FLX_ERR_STORE_CORRUPT',
     (file: string, detail: string) =>
       `the database file ${file} is damaged or not a floxgate database (${detail}). Recovery: stop the service, move the file aside (mv ${file} ${file}.corrupt-$(date +%Y%m%dT%H%M%S), with its -wal and -shm files if present) and start again with a fresh database (docs/storage.md, Corruption)`,
+    { exitCode: EXIT.DATABASE },
   ),
   STORE_OPEN_FAILED: define(
     'FLX_ERR_STORE_OPEN_FAILED',
     (file: string, detail: string) =>
       `cannot open the database file ${file} (${detail}): check that its folder exists and is writable by the service user`,
+    { exitCode: EXIT.DATABASE },
   ),
   STORE_NEWER_SCHEMA: define(
     'FLX_ERR_STORE_NEWER_SCHEMA',
     (file: string, found: number, supported: number) =>
       `the database file ${file} has schema version ${found}, newer than this floxgate supports (${supported}): run the newer floxgate, or move the file aside to start fresh`,
+    { exitCode: EXIT.DATABASE },
   ),
   STORE_FULL: define(
     'FLX_ERR_STORE_FULL',

@@ -2,6 +2,7 @@
  * The CLI's exit codes, documented in the README. systemd's `Restart=on-failure`
  * restarts on any non-zero code; `RestartPreventExitStatus=2 3` in the unit keeps a
  * gateway with a broken config or a corrupt database from restarting in a loop.
+ * src/errors.ts declares which error ends the CLI with which code.
  */
 export const EXIT = {
   OK: 0,

@@ -39,11 +39,11 @@ async function run(action: () => Promise<number> | number): Promise<void> {
 function report(e: unknown): number {
   if (isError(e, ERR.CONFIG_INVALID)) {
     err(e.message)
-    return EXIT.USAGE
+    return e.exitCode
   }
   if (e instanceof FloxgateError) {
     err(`floxgate: ${e.message} [${e.code}]`)
-    return e.code.startsWith('FLX_ERR_STORE_') ? EXIT.DATABASE : EXIT.FAILURE
+    return e.exitCode
   }
   err(`floxgate: ${e instanceof Error ? e.message : String(e)}`)
   return EXIT.FAILURE

@@ -9,26 +9,45 @@
 export class FloxgateError extends Error {
   readonly code: string
   readonly details: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The exit code a command line ends with when this error ends it (as fastify's errors
+   * carry their HTTP `statusCode`): declared with the code, not guessed from its name.
+   */
+  readonly exitCode: number
 
-  constructor(code: string, message: string, details?: Record<string, unknown>, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause })
+  constructor(code: string, message: string, opts: FloxgateErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'FloxgateError'
     this.code = code
-    this.details = details
+    this.details = opts.details
+    this.exitCode = opts.exitCode ?? RUNTIME_FAILURE
   }
 }
+
+export interface FloxgateErrorOptions {
+  readonly details?: Record<string, unknown>
+  readonly cause?: unknown
+  /** 1 (a runtime failure) unless the code declares another. */
+  readonly exitCode?: number
+}
+
+/** The exit code of an error that declares none: a runtime failure. */
+const RUNTIME_FAILURE = 1
 
 /** A factory for one error code; `.code` lets callers compare without building one. */
 export type ErrorFactory<Args extends unknown[]> = ((...args: Args) => FloxgateError) & {
   readonly code: string
+  readonly exitCode: number
 }
 
 export function define<Args extends unknown[]>(
   code: string,
   message: (...args: Args) => string,
+  opts: { readonly exitCode?: number } = {},
 ): ErrorFactory<Args> {
-  const make = (...args: Args) => new FloxgateError(code, message(...args))
-  return Object.assign(make, { code })
+  const exitCode = opts.exitCode ?? RUNTIME_FAILURE
+  const make = (...args: Args) => new FloxgateError(code, message(...args), { exitCode })
+  return Object.assign(make, { code, exitCode })
 }
 
 /** True when `err` is a FloxgateError of the given factory's code. */

@@ -76,14 +76,9 @@ export async function startOpsHttp(opts: OpsHttpOptions): Promise<OpsHttpServer>
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(
-        new FloxgateError(
-          ERR.OPS_HTTP_LISTEN.code,
-          ERR.OPS_HTTP_LISTEN(`${host}:${opts.port ?? 0}`, err.code ?? err.message).message,
-          { host, port: opts.port ?? 0 },
-          err,
-        ),
-      )
+      const e = ERR.OPS_HTTP_LISTEN(`${host}:${opts.port ?? 0}`, err.code ?? err.message)
+      const details = { host, port: opts.port ?? 0 }
+      reject(new FloxgateError(e.code, e.message, { details, cause: err, exitCode: e.exitCode }))
     }
     server.once('error', onError)
     server.listen(opts.port ?? 0, host, () => {

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { ERR, type ErrorFactory } from '../../src/errors.js'
+import { EXIT } from '../../src/exit-codes.js'
+
+const factories = Object.entries(ERR) as [string, ErrorFactory<never[]>][]
+
+describe('src/errors.ts', () => {
+  it('gives every code once, under its own name', () => {
+    const codes = factories.map(([, f]) => f.code)
+    expect(new Set(codes).size).toBe(codes.length)
+    for (const [name, f] of factories) expect(f.code).toBe(`FLX_ERR_${name}`)
+  })
+
+  it('declares the CLI exit code with the error instead of deriving it from the code', () => {
+    const exits = new Set<number>(Object.values(EXIT))
+    for (const [, f] of factories) expect(exits.has(f.exitCode)).toBe(true)
+    expect(ERR.CONFIG_INVALID.exitCode).toBe(EXIT.USAGE)
+    for (const f of [ERR.STORE_CORRUPT, ERR.STORE_OPEN_FAILED, ERR.STORE_NEWER_SCHEMA]) {
+      expect(f.exitCode).toBe(EXIT.DATABASE)
+    }
+    // A full disk frees up: restarting is right, so it is a runtime failure, not exit 3.
+    expect(ERR.STORE_FULL.exitCode).toBe(EXIT.FAILURE)
+    expect(ERR.ENGINE_TIMEOUT.exitCode).toBe(EXIT.FAILURE)
+  })
+
+  it('carries the exit code on the error it builds', () => {
+    expect(ERR.STORE_CORRUPT('/x.db', 'not a database').exitCode).toBe(EXIT.DATABASE)
+    expect(ERR.CONFIG_INVALID('/x.yaml', 'a: b', 1).exitCode).toBe(EXIT.USAGE)
+    expect(ERR.BROKER_CLOSED('t').exitCode).toBe(EXIT.FAILURE)
+  })
+})
