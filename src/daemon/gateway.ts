@@ -19,6 +19,7 @@ import type { EventLoopLag } from '../ops/event-loop-lag.js'
 import { diskSpaceCheck, type HealthCheck, healthy, unhealthy } from '../ops/health.js'
 import type { Logger } from '../ops/logger.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
+import { PipelineProgress } from '../ops/pipeline-progress.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
 import { openStore, type Store } from '../store/index.js'
 import type { Forwarder } from '../uplink/forwarder.js'
@@ -61,6 +62,8 @@ export class Gateway {
     readonly forwarder: Forwarder | undefined,
     readonly notifier: Notifier,
     private readonly deps: GatewayDeps,
+    /** Clock ticks getting through the workflow (the `pipeline` check). */
+    private readonly progress: PipelineProgress,
   ) {}
 
   static async start(config: Config, deps: GatewayDeps): Promise<Gateway> {
@@ -103,17 +106,32 @@ export class Gateway {
         warn: (kind, fields, msg) => notifyLog.warn(kind, fields, msg),
         metrics: new NotifyMetrics(deps.metrics.registry),
       })
+      const progress = new PipelineProgress()
       const nodes: GatewayNodes = {
         sensors: new SensorSource(broker.intake),
         clock: new TimerEventSource(HOUSEKEEPING_MS, 'clock'),
         parse: new ParseNode(parts.parser),
         classify: new ClassifyNode(parts),
         alerts: new AlertNode(broker.publisher, alertOutput(config)),
-        housekeeping: new HousekeepingNode(parts.rules, config.alerts.staleCheckSeconds * 1000),
+        housekeeping: new HousekeepingNode(
+          parts.rules,
+          config.alerts.staleCheckSeconds * 1000,
+          () => progress.beat(),
+        ),
         aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
         store: new StoreNode(store, storeOptions(config, forwarder, notifier)),
       }
-      const gw = new Gateway(config, parts, store, broker, nodes, forwarder, notifier, deps)
+      const gw = new Gateway(
+        config,
+        parts,
+        store,
+        broker,
+        nodes,
+        forwarder,
+        notifier,
+        deps,
+        progress,
+      )
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         bufferRows: () => store.stats().pending,
@@ -176,8 +194,10 @@ export class Gateway {
   }
 
   /** Health checks by name, for /healthz and the watchdog. */
-  checks(): Record<'broker' | 'database' | 'uplink' | 'disk', HealthCheck> {
+  checks(): Record<'broker' | 'database' | 'uplink' | 'disk' | 'pipeline', HealthCheck> {
     return {
+      // The watchdog's stall limit: a workflow stuck this long gets the daemon restarted.
+      pipeline: this.progress.check(this.config.watchdog.stallSeconds * 1000),
       broker: () => {
         const p = this.broker.problem()
         return p === undefined ? healthy(this.broker.mode) : unhealthy(p)

@@ -94,6 +94,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // card can stall an fsync for seconds without anything being wrong.
     checks: {
       database: checks.database,
+      // A stuck workflow on an idle loop passes the lag check; this one catches it.
+      pipeline: checks.pipeline,
       eventLoop: eventLoopCheck(eventLoop, config.watchdog.stallSeconds * 1000),
     },
     log,

@@ -15,9 +15,11 @@ export class HousekeepingNode
   private lastStaleCheck = Number.NEGATIVE_INFINITY
 
   /** `staleCheckMs`: `alerts.staleCheckSeconds`; the clock ticks more often (windows). */
+  /** `onTick`: the workflow got a tick this far (the watchdog's pipeline progress). */
   constructor(
     private rules: AlertRules,
     private staleCheckMs = 0,
+    private readonly onTick: () => void = () => {},
   ) {}
 
   replace(rules: AlertRules, staleCheckMs = this.staleCheckMs): void {
@@ -27,6 +29,7 @@ export class HousekeepingNode
 
   processEvent(event: GatewayEvent): { action: GatewayAction; event: GatewayEvent } | 'done' {
     if (event.kind !== 'tick') return 'done'
+    this.onTick()
     const due = event.at - this.lastStaleCheck >= this.staleCheckMs
     if (due) this.lastStaleCheck = event.at
     const next: HousekeepingEvent = {

@@ -20,7 +20,11 @@ it('/healthz answers 200 with every check ok, and /metrics counts readings after
   expect(health.status).toBe(200)
   const body = (await health.json()) as { status: string; checks: Record<string, { ok: boolean }> }
   expect(body.status).toBe('ok')
-  expect(Object.keys(body.checks)).toEqual(expect.arrayContaining(['broker', 'database', 'disk']))
+  expect(Object.keys(body.checks)).toEqual(
+    expect.arrayContaining(['broker', 'database', 'disk', 'pipeline']),
+  )
+  // the clock ticks get through the running daemon's workflow
+  expect(body.checks.pipeline?.ok).toBe(true)
 
   const sensor = await connectClient(cfg.brokerPort)
   await publishSeries(sensor.client, 'shed', [10, 11, 12, 13, 14], Date.now() - 60_000, 1000)
