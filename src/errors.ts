@@ -100,15 +100,17 @@ export const ERR = {
     (topic: string, reason: string) =>
       `publishing to ${topic} failed (${reason}); it will not be retried by the broker module`,
   ),
+  // MQTT.js connections, both the external broker (broker.external.*) and the uplink
+  // (uplink.*): `setting` names the config key, so one code serves both.
   MQTT_BAD_URL: define(
     'FLX_ERR_MQTT_BAD_URL',
-    (url: string) =>
-      `broker url "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
+    (setting: string, url: string) =>
+      `${setting} "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
   ),
   MQTT_CA_UNREADABLE: define(
     'FLX_ERR_MQTT_CA_UNREADABLE',
-    (file: string, reason: string) =>
-      `broker caFile "${file}" cannot be read (${reason}): check the path and that the floxgate user may read it`,
+    (setting: string, file: string, reason: string) =>
+      `${setting} "${file}" cannot be read (${reason}): check the path and that the floxgate user may read it`,
   ),
   MQTT_CLIENT_INTERNALS: define(
     'FLX_ERR_MQTT_CLIENT_INTERNALS',
@@ -122,16 +124,6 @@ export const ERR = {
   ),
 
   // --- uplink (src/uplink) -------------------------------------------------------------
-  UPLINK_BAD_URL: define(
-    'FLX_ERR_UPLINK_BAD_URL',
-    (url: string) =>
-      `uplink.url "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
-  ),
-  UPLINK_CA_UNREADABLE: define(
-    'FLX_ERR_UPLINK_CA_UNREADABLE',
-    (file: string, reason: string) =>
-      `uplink.caFile "${file}" cannot be read (${reason}): check the path and that the floxgate user may read it`,
-  ),
   UPLINK_BAD_OPTION: define(
     'FLX_ERR_UPLINK_BAD_OPTION',
     (option: string, rule: string) =>

@@ -310,10 +310,10 @@ function parseUrl(raw: string): { protocol: 'mqtt' | 'mqtts'; hostname: string; 
   try {
     u = new URL(raw)
   } catch {
-    throw ERR.MQTT_BAD_URL(raw)
+    throw ERR.MQTT_BAD_URL('broker.external.url', raw)
   }
   if ((u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') || u.hostname === '')
-    throw ERR.MQTT_BAD_URL(raw)
+    throw ERR.MQTT_BAD_URL('broker.external.url', raw)
   const protocol = u.protocol === 'mqtt:' ? 'mqtt' : 'mqtts'
   const port = u.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(u.port)
   // URL keeps IPv6 brackets; the socket wants the bare address
@@ -324,6 +324,10 @@ function readCa(file: string): Buffer {
   try {
     return readFileSync(file)
   } catch (err) {
-    throw ERR.MQTT_CA_UNREADABLE(file, err instanceof Error ? err.message : String(err))
+    throw ERR.MQTT_CA_UNREADABLE(
+      'broker.external.caFile',
+      file,
+      err instanceof Error ? err.message : String(err),
+    )
   }
 }

@@ -101,11 +101,11 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
   try {
     url = new URL(o.url)
   } catch {
-    throw ERR.UPLINK_BAD_URL(o.url)
+    throw ERR.MQTT_BAD_URL('uplink.url', o.url)
   }
   const protocol =
     url.protocol === 'mqtt:' ? 'mqtt' : url.protocol === 'mqtts:' ? 'mqtts' : undefined
-  if (protocol === undefined || url.hostname === '') throw ERR.UPLINK_BAD_URL(o.url)
+  if (protocol === undefined || url.hostname === '') throw ERR.MQTT_BAD_URL('uplink.url', o.url)
   const port = url.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(url.port)
 
   let ca: Buffer | undefined
@@ -113,7 +113,7 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
     try {
       ca = readFileSync(o.caFile)
     } catch (err) {
-      throw ERR.UPLINK_CA_UNREADABLE(o.caFile, (err as Error).message)
+      throw ERR.MQTT_CA_UNREADABLE('uplink.caFile', o.caFile, (err as Error).message)
     }
   }
   const inflight = nonNegative('inflight', o.inflight, 64)
