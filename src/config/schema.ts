@@ -334,6 +334,12 @@ export const configSchema = z.strictObject({
     .prefault({}),
   rules: z.array(rule).default([]),
   notify: z.array(notifySink).default([]),
+  homeassistant: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      discoveryPrefix: topicTemplate.default('homeassistant'),
+    })
+    .prefault({}),
   alerts: z
     .strictObject({
       topic: topicTemplate.default('floxgate/alerts/{device}/{metric}'),

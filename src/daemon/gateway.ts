@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import type { Config } from '../config/load.js'
 import type { EventRunResult } from '../engine/event/event-workflow.js'
 import { TimerEventSource } from '../engine/event/timer-source.js'
+import { HomeAssistantSync } from '../homeassistant/ha-sync.js'
 import { AggregateNode, type AggregateOutput } from '../nodes/aggregate-node.js'
 import { AlertNode, type AlertOutput } from '../nodes/alert-node.js'
 import { ClassifyNode } from '../nodes/classify-node.js'
@@ -11,7 +12,7 @@ import { HousekeepingNode } from '../nodes/housekeeping-node.js'
 import { alertPayload, alertTopic, type OutputTopics, type Stream } from '../nodes/output.js'
 import { ParseNode } from '../nodes/parse-node.js'
 import { SensorSource } from '../nodes/sensor-source.js'
-import { StoreNode, type StoreNodeOptions } from '../nodes/store-node.js'
+import { type StoredObserver, StoreNode, type StoreNodeOptions } from '../nodes/store-node.js'
 import { Notifier } from '../notify/notifier.js'
 import { NotifyMetrics } from '../notify/notify-metrics.js'
 import { NotifyRouting } from '../notify/routing.js'
@@ -51,6 +52,8 @@ const NOTIFY_LOG_MS = 60_000
  */
 export class Gateway {
   private run: Promise<EventRunResult<GatewayEvent>> | undefined
+  /** Home Assistant discovery, when `homeassistant.enabled`. */
+  private ha: HomeAssistantSync | undefined
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -119,7 +122,7 @@ export class Gateway {
           () => progress.beat(),
         ),
         aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
-        store: new StoreNode(store, storeOptions(config, forwarder, notifier)),
+        store: new StoreNode(store, storeOptions(config, forwarder, notifier, undefined)),
       }
       const gw = new Gateway(
         config,
@@ -143,6 +146,7 @@ export class Gateway {
         },
       })
       if (broker.mode === 'embedded') await gw.republishActive(active)
+      await gw.syncHomeAssistant()
       gw.run = gw.execute()
       notifier.start()
       await nodes.sensors.start()
@@ -179,6 +183,35 @@ export class Gateway {
       )
     })
     return wf.execute(ctx)
+  }
+
+  /**
+   * Publishes Home Assistant's discovery configs for the current config (removing those of
+   * devices and rules that are gone) and hands the store node the sync, so each stored
+   * value reaches its state topic. Turned off by a reload: publishing stops, the entities
+   * stay in Home Assistant (unavailable once the gateway goes offline).
+   */
+  private async syncHomeAssistant(): Promise<void> {
+    const c = this.config
+    if (!c.homeassistant.enabled) {
+      this.ha = undefined
+      return
+    }
+    const haLog = new RateLimitedLog(this.deps.logger.child({ part: 'homeassistant' }))
+    this.ha ??= new HomeAssistantSync(this.store.database, this.broker.publisher, {
+      discoveryPrefix: c.homeassistant.discoveryPrefix,
+      gateway: c.gateway.id,
+      statusTopic: c.broker.statusTopic,
+      logger: this.deps.logger.child({ part: 'homeassistant' }),
+      warn: (kind, fields, msg) => haLog.warn(kind, fields, msg),
+    })
+    await this.ha.sync({
+      devices: this.parts.devices,
+      rules: c.rules,
+      acceptUnknown: c.unknownDevices.policy === 'accept',
+      active: this.parts.rules.activeAlerts(),
+    })
+    this.nodes.store.replace(storeOptions(c, this.forwarder, this.notifier, this.ha))
   }
 
   /** The embedded broker keeps retained messages in memory: restore active alerts. */
@@ -234,10 +267,17 @@ export class Gateway {
     this.nodes.alerts.replace(alertOutput(next))
     this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
     this.notifier.replace(NotifyRouting.fromConfig(next))
-    this.nodes.store.replace(storeOptions(next, this.forwarder, this.notifier))
     const needRestart = restartOnly(this.config, next)
     this.parts = { ...parts, aggregator }
     this.config = next
+    const ha = next.homeassistant.enabled ? this.ha : undefined
+    this.nodes.store.replace(storeOptions(next, this.forwarder, this.notifier, ha))
+    void this.syncHomeAssistant().catch((err: unknown) => {
+      this.deps.logger.warn(
+        { err: String(err) },
+        'Home Assistant discovery was not brought up to date after the reload; it is retried at the next reload or restart',
+      )
+    })
     return needRestart
   }
 
@@ -293,12 +333,14 @@ function storeOptions(
   c: Config,
   forwarder: Forwarder | undefined,
   notifier: Notifier,
+  observer: StoredObserver | undefined,
 ): StoreNodeOptions {
   const forward = new Set<Stream>(forwarder === undefined ? [] : (c.uplink?.streams ?? []))
   const routing = NotifyRouting.fromConfig(c)
   return {
     notifications: c.notify.length === 0 ? undefined : (a) => routing.entriesFor(a),
     onNotifications: () => notifier.wake(),
+    observer,
     gateway: c.gateway.id,
     forward,
     onOutbox: forwarder === undefined ? undefined : () => forwarder.notify(),

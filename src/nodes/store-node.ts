@@ -1,10 +1,16 @@
 import type { EventDrivenNode } from '../engine/event/event-node.js'
-import type { AlertEvent } from '../gateway/reading.js'
+import type { AlertEvent, Reading } from '../gateway/reading.js'
 import type { Store } from '../store/store.js'
 import type { DurableCallback, NotificationEntry, OutboxEntry } from '../store/types.js'
 import type { GatewayContext } from './context.js'
 import type { GatewayAction, GatewayEvent, TelemetryEvent } from './events.js'
 import { type Stream, upstream } from './output.js'
+
+/** Hears about readings and alert transitions once they are committed. */
+export interface StoredObserver {
+  readingsStored(readings: readonly Reading[]): void
+  alertStored(a: AlertEvent): void
+}
 
 export interface StoreNodeOptions {
   readonly gateway: string
@@ -16,6 +22,8 @@ export interface StoreNodeOptions {
   readonly notifications?: ((a: AlertEvent) => readonly NotificationEntry[] | undefined) | undefined
   /** Called after a write with notification rows committed (wakes the notifier). */
   readonly onNotifications?: (() => void) | undefined
+  /** Told what was committed (Home Assistant's state topics). */
+  readonly observer?: StoredObserver | undefined
   /** How often housekeeping ticks run age and size retention. */
   readonly retentionEveryMs: number
 }
@@ -72,13 +80,16 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         : undefined
       outbox ||= rows !== undefined
       const notifications = this.opts.notifications?.(a)
-      const wake = this.opts.onNotifications
+      const wake = notifications === undefined ? undefined : this.opts.onNotifications
+      const observer = this.opts.observer
       const committed: DurableCallback | undefined =
-        notifications === undefined || wake === undefined
+        wake === undefined && observer === undefined
           ? done
           : (err) => {
               done?.(err)
-              if (err === null) wake()
+              if (err !== null) return
+              wake?.()
+              observer?.alertStored(a)
             }
       this.store.write({ kind: 'alert', alert: a, outbox: rows, notifications }, committed)
     }
@@ -118,6 +129,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
       }
       if (--pending === 0) {
         ctx.metrics.stored(readings)
+        this.opts.observer?.readingsStored(event.readings)
         event.message.ack()
       }
     }

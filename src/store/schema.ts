@@ -132,6 +132,22 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX notifications_sink ON notifications (sink, failed_at, id);
       `),
   },
+  {
+    version: 4,
+    description: 'Home Assistant discovery configs published',
+    // What the gateway announced, so a device removed from the config (even while the
+    // daemon was stopped) gets its empty retained config. `configured` = 0 for unknown
+    // devices announced on their first reading, which stay while unknown devices are
+    // accepted.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE ha_discovery (
+          topic TEXT PRIMARY KEY,
+          payload TEXT NOT NULL,
+          configured INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `),
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
