@@ -29,6 +29,23 @@ export const ERR = {
     { exitCode: EXIT.USAGE },
   ),
 
+  // --- gateway domain logic (src/gateway): guards behind the config's own checks -------
+  GATEWAY_BAD_TOPIC_PATTERN: define(
+    'FLX_ERR_GATEWAY_BAD_TOPIC_PATTERN',
+    (pattern: string, problem: string) =>
+      `topic pattern "${pattern}": ${problem}; fix it in sensors.topics (docs/config.md)`,
+  ),
+  GATEWAY_UNKNOWN_PROFILE: define(
+    'FLX_ERR_GATEWAY_UNKNOWN_PROFILE',
+    (where: string, profile: string) =>
+      `${where}: unknown profile "${profile}": use a profile from devices/ or the config's profiles section`,
+  ),
+  GATEWAY_BAD_OPTION: define(
+    'FLX_ERR_GATEWAY_BAD_OPTION',
+    (name: string, value: unknown, expected: string) =>
+      `option ${name} = ${String(value)} is not valid: expected ${expected}`,
+  ),
+
   // --- store (src/store) ---------------------------------------------------------------
   STORE_CORRUPT: define(
     'FLX_ERR_STORE_CORRUPT',
@@ -129,6 +146,11 @@ export const ERR = {
     (option: string, rule: string) =>
       `uplink.${option} ${rule}: fix it in the uplink section of the config`,
   ),
+  UPLINK_NO_PUBACK: define(
+    'FLX_ERR_UPLINK_NO_PUBACK',
+    (seconds: number) =>
+      `no PUBACK from the upstream for ${seconds} s: reconnecting and resending from the outbox (check the upstream broker's load and the link)`,
+  ),
   UPLINK_NO_OUTBOX: define(
     'FLX_ERR_UPLINK_NO_OUTBOX',
     (reason: string) =>
@@ -157,5 +179,31 @@ export const ERR = {
     'FLX_ERR_SEA_EXTRACT_FAILED',
     (what: string, tried: string) =>
       `cannot extract ${what} from the executable into any of ${tried}: set CACHE_DIRECTORY (systemd: CacheDirectory=floxgate) or XDG_CACHE_HOME to a writable folder that allows executables`,
+  ),
+} as const
+
+/**
+ * A warning: something that works but that a person should change (logged at start and
+ * on reload, printed by check-config). Declared here like the errors, so a code is
+ * defined once and its message says what to do.
+ */
+export interface Warning {
+  readonly code: string
+  readonly message: string
+}
+
+function warning<Args extends unknown[]>(
+  code: string,
+  message: (...args: Args) => string,
+): ((...args: Args) => Warning) & { readonly code: string } {
+  return Object.assign((...args: Args) => ({ code, message: message(...args) }), { code })
+}
+
+export const WARN = {
+  // --- config (src/config) -------------------------------------------------------------
+  ANONYMOUS_EXPOSED: warning(
+    'FLX_WARN_ANONYMOUS_EXPOSED',
+    (hosts: readonly string[]) =>
+      `broker.embedded.allowAnonymous is true while the broker listens on ${hosts.join(', ')}: any client on the network can publish readings; give devices users and set allowAnonymous: false`,
   ),
 } as const

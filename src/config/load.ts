@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { ERR } from '../errors.js'
+import { ERR, WARN, type Warning } from '../errors.js'
 import type { DeviceProfile } from '../gateway/profile.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import { crossCheck } from './cross-check.js'
@@ -21,11 +21,8 @@ import { readYaml, substituteEnv } from './yaml-source.js'
 
 type Embedded = ParsedConfig['broker']['embedded']
 
-export interface ConfigWarning {
-  /** Stable code, e.g. `FLX_WARN_ANONYMOUS_EXPOSED`. */
-  readonly code: string
-  readonly message: string
-}
+/** A config that works but should change: declared in src/errors.ts (`WARN`). */
+export type ConfigWarning = Warning
 
 /** The validated config with absolute paths, the loaded profiles and warnings to log. */
 export type Config = Omit<ParsedConfig, 'broker'> & {
@@ -150,10 +147,7 @@ function resolveConfig(
   const allowAnonymous = e.allowAnonymous ?? exposed.length === 0
   const warnings: ConfigWarning[] = []
   if (c.broker.mode === 'embedded' && allowAnonymous && exposed.length > 0) {
-    warnings.push({
-      code: 'FLX_WARN_ANONYMOUS_EXPOSED',
-      message: `broker.embedded.allowAnonymous is true while the broker listens on ${exposed.join(', ')}: any client on the network can publish readings; give devices users and set allowAnonymous: false`,
-    })
+    warnings.push(WARN.ANONYMOUS_EXPOSED(exposed))
   }
 
   return {

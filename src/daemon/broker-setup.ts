@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { EmbeddedBroker } from '../broker/embedded.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
 import type { Config } from '../config/load.js'
+import { ERR } from '../errors.js'
 import type { Log } from '../ops/log.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
 
@@ -102,7 +103,7 @@ async function connectExternal(
   const x = config.broker.external
   if (x.url === undefined) {
     // The config loader refuses this; kept as a guard for callers building configs by hand.
-    throw new Error('broker.external.url is required when broker.mode is external')
+    throw ERR.MQTT_BAD_URL('broker.external.url', '')
   }
   // Loaded only in this mode: MQTT.js adds about 12 MB of resident memory.
   const { ExternalBroker } = await import('../broker/external.js')

@@ -1,3 +1,4 @@
+import { ERR } from '../errors.js'
 /**
  * The devices the gateway knows: each configured device with its profile, calibration
  * and rule overrides, plus the policy for devices nobody configured.
@@ -52,11 +53,11 @@ export class DeviceDirectory {
     this.#policy = opts.unknownDevices
     this.#defaultProfile = opts.profiles.get(opts.unknownDevices.profile)
     if (opts.unknownDevices.policy === 'accept' && this.#defaultProfile === undefined) {
-      throw new TypeError(`unknown profile "${opts.unknownDevices.profile}" for unknown devices`)
+      throw ERR.GATEWAY_UNKNOWN_PROFILE('unknownDevices.profile', opts.unknownDevices.profile)
     }
     for (const d of opts.devices) {
       const profile = opts.profiles.get(d.profile)
-      if (profile === undefined) throw new TypeError(`device ${d.id}: unknown profile ${d.profile}`)
+      if (profile === undefined) throw ERR.GATEWAY_UNKNOWN_PROFILE(`device ${d.id}`, d.profile)
       const entry: DeviceEntry = {
         id: d.id,
         name: d.name ?? d.id,

@@ -1,3 +1,5 @@
+import { ERR } from '../errors.js'
+
 /**
  * Sensor topic patterns with named segments, e.g. `sensors/{device}/telemetry` or
  * `sensors/{device}/{metric}`. Compiled once into segment lists and matched by scanning
@@ -50,7 +52,7 @@ export class TopicPattern {
 
   constructor(pattern: string) {
     const problem = topicPatternProblem(pattern)
-    if (problem !== undefined) throw new TypeError(`topic pattern "${pattern}": ${problem}`)
+    if (problem !== undefined) throw ERR.GATEWAY_BAD_TOPIC_PATTERN(pattern, problem)
     this.source = pattern
     this.#segments = pattern.split('/').map((text): Segment => {
       if (text === '{device}') return { kind: DEVICE, text }

@@ -1,3 +1,4 @@
+import { ERR } from '../errors.js'
 /**
  * Tumbling windows per device and metric, aligned to the window size (a 60 s window
  * covers [12:00:00, 12:01:00)), keyed by the reading's measurement time.
@@ -42,7 +43,8 @@ export class WindowAggregator {
   #late = 0
 
   constructor(opts: WindowAggregatorOptions) {
-    if (!(opts.windowMs > 0)) throw new RangeError('windowMs must be positive')
+    if (!(opts.windowMs > 0))
+      throw ERR.GATEWAY_BAD_OPTION('windowMs', opts.windowMs, 'a positive number')
     this.#windowMs = opts.windowMs
     this.#graceMs = opts.graceMs ?? 0
   }

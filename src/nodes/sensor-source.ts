@@ -1,5 +1,6 @@
 import type { SensorIntake, SensorMessage } from '../broker/intake.js'
 import { ChannelEventSource } from '../engine/event/channel-source.js'
+import { ERR } from '../errors.js'
 import { type GatewayEvent, telemetryEvent } from './events.js'
 
 /**
@@ -21,7 +22,7 @@ export class SensorSource extends ChannelEventSource<GatewayEvent> {
   private accept(message: SensorMessage): undefined | Promise<void> {
     if (this.channel.isClosed) {
       // Stopping: not stored, so not acknowledged; the sender delivers it again later.
-      message.ack(new Error('gateway is stopping'))
+      message.ack(ERR.INTAKE_NOT_STORED(message.topic, 'the gateway is stopping'))
       return undefined
     }
     const event = telemetryEvent(message)

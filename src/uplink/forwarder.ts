@@ -405,7 +405,7 @@ export class Forwarder {
     if (oldest === undefined || client === undefined || !this.connected) return
     const waited = Date.now() - oldest.sentAt
     if (waited <= this.opts.ackTimeoutMs) return
-    this.recordError(new Error(`no PUBACK from the upstream for ${Math.round(waited / 1000)} s`))
+    this.recordError(ERR.UPLINK_NO_PUBACK(Math.round(waited / 1000)))
     this.abandon(client)
   }
 

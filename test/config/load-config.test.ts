@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Config, checkConfig, formatConfigErrors, loadConfig } from '../../src/config/index.js'
 import { buildGatewayParts } from '../../src/daemon/gateway-parts.js'
-import { ERR, isError } from '../../src/errors.js'
+import { ERR, isError, WARN } from '../../src/errors.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const cleanups: Array<() => void> = []
@@ -155,7 +155,8 @@ describe('loadConfig: anonymous access', () => {
     )
     expect(c.broker.embedded.allowAnonymous).toBe(true)
     expect(c.warnings).toHaveLength(1)
-    expect(c.warnings[0]?.code).toBe('FLX_WARN_ANONYMOUS_EXPOSED')
+    expect(c.warnings[0]?.code).toBe(WARN.ANONYMOUS_EXPOSED.code)
+    expect(WARN.ANONYMOUS_EXPOSED.code).toBe('FLX_WARN_ANONYMOUS_EXPOSED')
     expect(c.warnings[0]?.message).toMatch(/0\.0\.0\.0/)
   })
 })
