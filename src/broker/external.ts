@@ -17,6 +17,9 @@ export interface ExternalBrokerOptions {
   /** CA certificate(s) for mqtts://, as PEM text or a file path. */
   readonly ca?: string | Buffer
   readonly caFile?: string
+  /** Client certificate and key (PEM files) for brokers that require one (mqtts://). */
+  readonly certFile?: string
+  readonly keyFile?: string
   readonly sensorTopics: readonly string[]
   /** Retained online/offline status, with the Last Will as `offline`. */
   readonly status?: StatusOptions
@@ -101,8 +104,10 @@ export class ExternalBroker {
     }
     if (opts.username !== undefined) options.username = opts.username
     if (opts.password !== undefined) options.password = opts.password
-    const ca = opts.ca ?? (opts.caFile ? readCa(opts.caFile) : undefined)
+    const ca = opts.ca ?? (opts.caFile ? readTlsFile('caFile', opts.caFile) : undefined)
     if (ca !== undefined) options.ca = ca
+    if (opts.certFile !== undefined) options.cert = readTlsFile('certFile', opts.certFile)
+    if (opts.keyFile !== undefined) options.key = readTlsFile('keyFile', opts.keyFile)
     if (opts.status) {
       options.will = {
         topic: opts.status.topic,
@@ -320,12 +325,12 @@ function parseUrl(raw: string): { protocol: 'mqtt' | 'mqtts'; hostname: string; 
   return { protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port }
 }
 
-function readCa(file: string): Buffer {
+function readTlsFile(key: 'caFile' | 'certFile' | 'keyFile', file: string): Buffer {
   try {
     return readFileSync(file)
   } catch (err) {
     throw ERR.MQTT_CA_UNREADABLE(
-      'broker.external.caFile',
+      `broker.external.${key}`,
       file,
       err instanceof Error ? err.message : String(err),
     )

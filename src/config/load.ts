@@ -8,6 +8,7 @@ import { ERR, WARN, type Warning } from '../errors.js'
 import type { DeviceProfile } from '../gateway/profile.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import { crossCheck } from './cross-check.js'
+import { fileCheck } from './file-check.js'
 import {
   allowedKeys,
   type ConfigProblem,
@@ -85,6 +86,7 @@ export function checkConfig(
     }
   }
   found.push(...crossCheck(raw, [...profiles.keys()]))
+  if (parsed.success) found.push(...fileCheck(parsed.data, dir))
 
   const located = dedupe(found).map((f): ConfigProblem => {
     const pos = src.position(f.path)

@@ -98,7 +98,6 @@ const externalBroker = z.strictObject({
   caFile: text.optional(),
   certFile: text.optional(),
   keyFile: text.optional(),
-  qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(1),
 })
 
 const fields = z.strictObject({
@@ -286,7 +285,6 @@ const uplink = z.strictObject({
   ttlHours: nonNegative.default(168),
   maxReplayPerSecond: nonNegative.default(2000),
   inflight: int(1, 65535).default(64),
-  qos: z.union([z.literal(0), z.literal(1)], { error: 'expected 0 or 1' }).default(1),
 })
 
 export const configSchema = z.strictObject({

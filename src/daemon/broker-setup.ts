@@ -113,6 +113,8 @@ async function connectExternal(
     username: x.username,
     password: x.password,
     caFile: x.caFile,
+    certFile: x.certFile,
+    keyFile: x.keyFile,
     sensorTopics,
     status,
     onError: (err) =>

@@ -1,4 +1,5 @@
-import { chmodSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ExternalBroker } from '../../src/broker/external.js'
@@ -119,6 +120,52 @@ describe('external broker intake (Mosquitto)', () => {
     await s.publishAsync('sensors/d/telemetry', 'via-tls', { qos: 1 })
     await waitFor(() => got.length === 1)
     expect(got[0]!.payload.toString()).toBe('via-tls')
+  })
+
+  it('presents broker.external certFile/keyFile to a broker that requires a client certificate', async () => {
+    const tmp = tempDir('floxgate-mqtts-client-')
+    cleanups.push(tmp.cleanup)
+    for (const d of ['server', 'client']) mkdirSync(join(tmp.dir, d))
+    const server = selfSignedCert(join(tmp.dir, 'server'))
+    const client = selfSignedCert(join(tmp.dir, 'client'))
+    chmodSync(tmp.dir, 0o755)
+    for (const d of ['server', 'client']) chmodSync(join(tmp.dir, d), 0o755)
+    for (const f of [server.certFile, server.keyFile, client.certFile, client.keyFile])
+      chmodSync(f, 0o644)
+    const tlsPort = await freePort()
+    mosq = await startMosquitto({
+      extraConfig: [
+        `listener ${tlsPort} 127.0.0.1`,
+        `certfile ${server.certFile}`,
+        `keyfile ${server.keyFile}`,
+        // the client's self-signed certificate is its own CA
+        `cafile ${client.certFile}`,
+        'require_certificate true',
+      ],
+    })
+    const url = `mqtts://127.0.0.1:${tlsPort}`
+    // without the client certificate the handshake is refused
+    const errors: Error[] = []
+    gateway(url, { caFile: server.certFile, onError: (e) => errors.push(e) })
+    await waitFor(() => errors.length > 0, { what: 'the refused handshake' })
+    expect(gw?.connected).toBe(false)
+    await gw?.close()
+    // with it, the gateway connects and receives readings
+    const g = gateway(url, {
+      caFile: server.certFile,
+      certFile: client.certFile,
+      keyFile: client.keyFile,
+    })
+    const got: SensorMessage[] = []
+    g.intake.onMessage((m) => {
+      got.push(m)
+    })
+    await g.intake.start()
+    await g.whenConnected()
+    const s = await sensor(mosq.port)
+    await s.publishAsync('sensors/d/telemetry', 'with-client-cert', { qos: 1 })
+    await waitFor(() => got.length === 1)
+    expect(got[0]!.payload.toString()).toBe('with-client-cert')
   })
 
   it('refuses a URL that is not mqtt:// or mqtts://, and an unreadable CA file', () => {

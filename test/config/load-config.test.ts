@@ -78,23 +78,30 @@ describe('loadConfig: defaults', () => {
 
 describe('loadConfig: paths and environment', () => {
   it('resolves relative paths against the config folder', () => {
+    // the TLS files must exist (check-config reads them): one relative, one absolute
+    const abs = tempDir('floxgate-config-abs-')
+    cleanups.push(abs.cleanup)
+    const absKey = join(abs.dir, 'k.pem')
+    writeFileSync(absKey, 'key')
     const file = write(
       [
         'gateway: { dataDir: state }',
         'store: { file: db/x.db }',
         'broker:',
         '  embedded:',
-        '    tls: { cert: tls/c.pem, key: /etc/k.pem }',
+        `    tls: { cert: tls/c.pem, key: ${absKey} }`,
       ].join('\n'),
     )
     const dir = join(file, '..')
+    mkdirSync(join(dir, 'tls'))
+    writeFileSync(join(dir, 'tls', 'c.pem'), 'cert')
     const c = loadConfig(file, {})
     expect(c.gateway.dataDir).toBe(join(dir, 'state'))
     expect(c.store.file).toBe(join(dir, 'state', 'db', 'x.db'))
     expect(c.broker.embedded.tls).toEqual({
       port: 8883,
       cert: join(dir, 'tls', 'c.pem'),
-      key: '/etc/k.pem',
+      key: absKey,
     })
     expect(c.source).toEqual({ file, dir })
   })
