@@ -307,6 +307,15 @@ export class EmbeddedBroker {
       receivedAt: Date.now(),
       qos,
       clientId: client.id,
+      ...(qos === 0 || packet.messageId === undefined
+        ? {}
+        : {
+            delivery: {
+              session: `sensor:${client.id}`,
+              packetId: packet.messageId,
+              dup: packet.dup === true,
+            },
+          }),
       ack: qos === 0 ? NO_ACK : s.acks.add(cb),
     }
     const wait = this.gate.offer(message, s)

@@ -135,7 +135,7 @@ export class ExternalBroker {
       // only QoS 0 arrives here; QoS 1/2 go through customHandleAcks
       if (packet.qos === 0)
         this.gate.offer(
-          this.message(topic, payload, 0, () => {}),
+          this.message(topic, payload, 0, () => {}, packet),
           this.acks,
         )
     })
@@ -275,7 +275,7 @@ export class ExternalBroker {
       // sensor subscriptions are QoS 1, so this is rare: acknowledge through MQTT.js
       // (it serialises, but keeps QoS 2's PUBREC/PUBREL bookkeeping correct)
       const ack = this.acks.add((err) => done(err ?? 0))
-      this.gate.offer(this.message(topic, payload, 2, ack), this.acks)
+      this.gate.offer(this.message(topic, payload, 2, ack, packet), this.acks)
       return
     }
     const generation = this.generation
@@ -284,7 +284,7 @@ export class ExternalBroker {
       if (err || generation !== this.generation || !this.client.connected) return
       this.sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true)
     })
-    this.gate.offer(this.message(topic, payload, 1, ack), this.acks)
+    this.gate.offer(this.message(topic, payload, 1, ack, packet), this.acks)
     done(DEFERRED)
   }
 
@@ -293,8 +293,14 @@ export class ExternalBroker {
     payload: Buffer,
     qos: QoS,
     ack: (err?: Error) => void,
+    packet: IPublishPacket,
   ): SensorMessage {
-    return { topic, payload, receivedAt: Date.now(), qos, ack }
+    // The broker redelivers to this session with DUP set after a reconnect.
+    const delivery =
+      qos === 0 || packet.messageId === undefined
+        ? undefined
+        : { session: `broker:${this.opts.clientId}`, packetId: packet.messageId, dup: packet.dup }
+    return { topic, payload, receivedAt: Date.now(), qos, ack, ...(delivery && { delivery }) }
   }
 
   private publish(topic: string, payload: Buffer | string, o: PublishOptions): Promise<void> {

@@ -15,6 +15,11 @@ export interface SensorMessage {
   /** The publishing sensor's client id (embedded broker only). */
   readonly clientId?: string
   /**
+   * QoS 1/2: the MQTT session it came through (the sensor's client id, or the external
+   * broker's session), its packet id and DUP flag: how a redelivery is recognised.
+   */
+  readonly delivery?: { readonly session: string; readonly packetId: number; readonly dup: boolean }
+  /**
    * `ack()`: stored, acknowledge it (QoS 1 PUBACK goes out now, in receive order).
    * `ack(err)`: not stored; no PUBACK, the connection is dropped so the sender redelivers.
    * QoS 0: a no-op. Calling it twice does nothing.

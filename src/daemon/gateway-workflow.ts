@@ -29,7 +29,7 @@ export type GatewayWorkflow = EventDrivenWorkflow<GatewayEvent, GatewayContext, 
  *
  *   sensors ─▶ parse ─readings─▶ classify ─alert─▶ alerts ─▶ aggregate ─▶ store
  *                 │                  ├─normal──────────────────▲
- *                 └─invalid─▶ store  └─invalid─▶ store
+ *                 └─invalid, duplicate─▶ store  └─invalid─▶ store
  *   clock ─▶ housekeeping ─alert─▶ alerts ;  ─normal─▶ aggregate
  *   parse, classify, alerts, aggregate ─error─▶ quarantine ─▶ store
  */
@@ -55,6 +55,7 @@ export function buildGatewayWorkflow(
   wf.setRoute('sensors', 'default', 'parse')
     .setRoute('parse', 'readings', 'classify')
     .setRoute('parse', 'invalid', 'store')
+    .setRoute('parse', 'duplicate', 'store')
     .setRoute('classify', 'alert', 'alerts')
     .setRoute('classify', 'normal', 'aggregate')
     .setRoute('classify', 'invalid', 'store')

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import type { Config } from '../config/load.js'
 import type { EventRunResult } from '../engine/event/event-workflow.js'
 import { TimerEventSource } from '../engine/event/timer-source.js'
+import { ReadingIdentity } from '../gateway/reading-identity.js'
 import { HomeAssistantSync } from '../homeassistant/ha-sync.js'
 import { AggregateNode, type AggregateOutput } from '../nodes/aggregate-node.js'
 import { AlertNode, type AlertOutput } from '../nodes/alert-node.js'
@@ -81,6 +82,11 @@ export class Gateway {
       batchMaxRows: config.store.batch.maxRows,
       batchMaxDelayMs: config.store.batch.maxDelayMs,
       logger: log.child({ part: 'store' }),
+      onCommit: (c) => {
+        deps.metrics.stored(c.inserted.reading)
+        if (c.duplicates > 0) deps.metrics.duplicates(c.duplicates)
+        deps.metrics.commitSeconds(c.seconds)
+      },
       outbox: config.uplink && {
         maxBytes: config.uplink.maxBufferMB * 1024 * 1024,
         dropPolicy: config.uplink.dropPolicy,
@@ -113,7 +119,7 @@ export class Gateway {
       const nodes: GatewayNodes = {
         sensors: new SensorSource(broker.intake),
         clock: new TimerEventSource(HOUSEKEEPING_MS, 'clock'),
-        parse: new ParseNode(parts.parser),
+        parse: new ParseNode(parts.parser, new ReadingIdentity(store)),
         classify: new ClassifyNode(parts),
         alerts: new AlertNode(broker.publisher, alertOutput(config)),
         housekeeping: new HousekeepingNode(
@@ -137,7 +143,8 @@ export class Gateway {
       )
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
-        bufferRows: () => store.stats().pending,
+        bufferRows: () => store.outboxStats().rows,
+        uplinkSent: () => forwarder?.stats().acked ?? 0,
         bufferBytes: () => store.fileBytes(),
         uplinkBacklogRows: () => store.outboxStats().rows,
         uplinkLagSeconds: () => {

@@ -16,7 +16,10 @@ export interface Reading {
   readonly metric: Metric
   /** Canonical unit (°C, % RH, hPa). */
   readonly value: number
-  /** Measurement time, ms since the epoch: the sensor's timestamp, or receive time without one. */
+  /**
+   * Measurement time, ms since the epoch: the sensor's timestamp, or the receive time
+   * without one (made unique per series, see reading-identity.ts).
+   */
   readonly ts: number
   /** When the gateway received it, ms since the epoch. */
   readonly receivedAt: number
@@ -24,14 +27,6 @@ export interface Reading {
   readonly tsFromReceive: boolean
   /** The sensor's own message id, when its payload carries one (configured field). */
   readonly messageId?: string | undefined
-}
-
-/**
- * A reading's stable identity, so a redelivered or re-sent message is stored once:
- * device + metric + timestamp.
- */
-export function readingKey(r: Pick<Reading, 'device' | 'metric' | 'ts'>): string {
-  return `${r.device}\u0000${r.metric}\u0000${r.ts}`
 }
 
 /** Why a message or reading was refused; stored with it in the dead-letter table. */

@@ -26,7 +26,7 @@ export class ClassifyNode implements EventDrivenNode<GatewayEvent, GatewayContex
     this.parts = parts
   }
 
-  processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
+  processEvent(event: GatewayEvent): GatewayAction {
     if (event.kind !== 'telemetry') return 'done'
     const { classifier, rules, devices } = this.parts
     const m = event.message
@@ -37,9 +37,9 @@ export class ClassifyNode implements EventDrivenNode<GatewayEvent, GatewayContex
     )
     event.readings = out.readings
     event.deadLetters = out.deadLetters
-    if (out.readings.length === 0) return 'invalid'
     const profile = event.device === undefined ? undefined : devices.resolve(event.device)
-    ctx.metrics.readingIn(profile?.profile.id ?? 'unknown', out.readings.length)
+    event.deviceClass = profile?.profile.id
+    if (out.readings.length === 0) return 'invalid'
     for (const r of out.readings) {
       const transitions = rules.evaluate(r)
       if (transitions.length > 0) event.alerts.push(...transitions)

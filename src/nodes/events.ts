@@ -6,12 +6,19 @@
 import type { SensorMessage } from '../broker/intake.js'
 import type { TimerTick } from '../engine/event/timer-source.js'
 import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import type { Delivery } from '../gateway/reading-identity.js'
 
 export interface TelemetryEvent {
   readonly kind: 'telemetry'
   readonly message: SensorMessage
   device: string | undefined
+  /** The device's profile id once classified (the `device_class` metric label). */
+  deviceClass: string | undefined
   readings: Reading[]
+  /** Readings of this message already stored (a redelivery): acknowledged, not counted. */
+  duplicates: number
+  /** Stored after the message's rows, so a redelivery of it is recognised. */
+  delivery: Delivery | undefined
   deadLetters: DeadLetter[]
   alerts: AlertEvent[]
   aggregates: Aggregate[]
@@ -29,7 +36,7 @@ export type GatewayEvent = TelemetryEvent | HousekeepingEvent | TimerTick
 
 /**
  * The gateway's actions. `readings`: the message holds valid readings; `invalid`: only
- * dead letters; `alert`: transitions to publish; `normal`: nothing to alert; `done`: end
+ * dead letters; `duplicate`: only readings already stored; `alert`: transitions to publish; `normal`: nothing to alert; `done`: end
  * of the path (no route).
  */
 export type GatewayAction =
@@ -37,6 +44,7 @@ export type GatewayAction =
   | 'error'
   | 'readings'
   | 'invalid'
+  | 'duplicate'
   | 'alert'
   | 'normal'
   | 'done'
@@ -47,7 +55,10 @@ export function telemetryEvent(message: SensorMessage): TelemetryEvent {
     kind: 'telemetry',
     message,
     device: undefined,
+    deviceClass: undefined,
     readings: [],
+    duplicates: 0,
+    delivery: undefined,
     deadLetters: [],
     alerts: [],
     aggregates: [],

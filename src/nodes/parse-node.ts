@@ -1,13 +1,21 @@
 import type { EventDrivenNode } from '../engine/event/event-node.js'
+import type { ReadingIdentity } from '../gateway/reading-identity.js'
 import type { ReadingParser } from '../gateway/reading-parser.js'
 import type { GatewayContext } from './context.js'
 import type { GatewayAction, GatewayEvent } from './events.js'
 
-/** Raw MQTT message -> readings and dead letters (see ReadingParser for the formats). */
+/**
+ * Raw MQTT message -> readings and dead letters (see ReadingParser for the formats). A
+ * redelivery is recognised here, before rules and windows see it, so it is counted once
+ * everywhere (ReadingIdentity); it still goes to the store node to be acknowledged.
+ */
 export class ParseNode implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction> {
   readonly id = 'parse'
 
-  constructor(private parser: ReadingParser) {}
+  constructor(
+    private parser: ReadingParser,
+    private readonly identity: ReadingIdentity,
+  ) {}
 
   /** A reload swaps the parser; the next message uses the new topics and fields. */
   replace(parser: ReadingParser): void {
@@ -18,9 +26,13 @@ export class ParseNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
     if (event.kind !== 'telemetry') return 'done'
     const m = event.message
     const parsed = this.parser.parse(m.topic, m.payload, m.receivedAt)
+    const admitted = this.identity.admit(m, parsed.readings)
     event.device = parsed.device
-    event.readings = parsed.readings
+    event.readings = admitted.fresh
+    event.duplicates = admitted.duplicates
+    event.delivery = admitted.delivery
     event.deadLetters = parsed.deadLetters
-    return parsed.readings.length > 0 ? 'readings' : 'invalid'
+    if (admitted.fresh.length > 0) return 'readings'
+    return parsed.deadLetters.length > 0 ? 'invalid' : 'duplicate'
   }
 }

@@ -53,9 +53,14 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
   processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
     if (event.kind === 'tick') return 'done'
     const { forward, gateway } = this.opts
-    const done = event.kind === 'telemetry' ? this.acknowledger(event, ctx) : undefined
+    const done = event.kind === 'telemetry' ? this.acknowledger(event) : undefined
     let outbox = false
     if (event.kind === 'telemetry') {
+      // Every value that arrived ends as exactly one of: stored, duplicate, dead letter
+      // (or dropped while the store is unhealthy): in = stored + duplicates + dead letters.
+      const arrived = event.readings.length + event.duplicates + event.deadLetters.length
+      if (arrived > 0) ctx.metrics.readingIn(event.deviceClass ?? 'unknown', arrived)
+      if (event.duplicates > 0) ctx.metrics.duplicates(event.duplicates)
       const fwd = forward.has('readings')
       for (const r of event.readings) {
         const rows = fwd ? [upstream.reading(r)] : undefined
@@ -98,6 +103,27 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
       outbox ||= rows !== undefined
       this.store.write({ kind: 'aggregate', aggregate: a, outbox: rows }, done)
     }
+    if (event.kind === 'telemetry') {
+      // Last, in the same or a later commit than the message's other rows: once it is
+      // stored, so is the rest, and a redelivery may be acknowledged without storing.
+      if (event.delivery !== undefined) {
+        this.store.write(
+          { kind: 'delivery', delivery: event.delivery, at: event.message.receivedAt },
+          done,
+        )
+      } else if (event.duplicates > 0 && done !== undefined) {
+        // A redelivery: acknowledged after the next commit, so never before the commit
+        // holding the copy that was stored (commits are in order).
+        this.store.write(
+          {
+            kind: 'delivery',
+            delivery: undefined,
+            at: event.message.receivedAt,
+          },
+          done,
+        )
+      }
+    }
     if (event.kind === 'telemetry' && done === undefined) event.message.ack()
     if (outbox) this.opts.onOutbox?.()
     if (event.kind === 'housekeeping') {
@@ -111,14 +137,14 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
    * One callback for every row of a message: the message is acknowledged after the last
    * commit, or failed at the first error. Undefined when the message produced no rows.
    */
-  private acknowledger(event: TelemetryEvent, ctx: GatewayContext): DurableCallback | undefined {
+  private acknowledger(event: TelemetryEvent): DurableCallback | undefined {
     let pending =
       event.readings.length +
       event.deadLetters.length +
       event.alerts.length +
-      event.aggregates.length
+      event.aggregates.length +
+      (event.delivery !== undefined || event.duplicates > 0 ? 1 : 0)
     if (pending === 0) return undefined
-    const readings = event.readings.length
     let failed = false
     return (err) => {
       if (failed) return
@@ -128,7 +154,6 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         return
       }
       if (--pending === 0) {
-        ctx.metrics.stored(readings)
         this.opts.observer?.readingsStored(event.readings)
         event.message.ack()
       }

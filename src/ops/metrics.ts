@@ -20,6 +20,8 @@ export interface MetricSources {
   readonly uplinkBacklogRows?: () => number
   /** Age of the oldest reading not yet acknowledged upstream, seconds. */
   readonly uplinkLagSeconds?: () => number
+  /** PUBACKs received from the upstream broker since start (a running total). */
+  readonly uplinkSent?: () => number
 }
 
 export interface MetricsOptions {
@@ -55,7 +57,6 @@ export class GatewayMetrics {
   readonly #alertsRaised: BoundCounter<'severity'>
   readonly #alertsCleared: BoundCounter<'severity'>
   readonly #refusals: BoundCounter<'reason'>
-  readonly #uplinkSent: Tally
   readonly #commit: Histogram
   readonly #eventLoop: EventLoopLag
   readonly #ownsEventLoop: boolean
@@ -72,19 +73,19 @@ export class GatewayMetrics {
 
     this.#readingsIn = new BoundCounter(
       'floxgate_readings_in_total',
-      'Readings accepted from sensors, by device class',
+      'Values received from sensors, by device class: each ends stored, duplicate, dead letter or dropped',
       'device_class',
       registry,
       max,
     )
     this.#stored = new Tally(
       'floxgate_readings_stored_total',
-      'Readings committed to the local SQLite buffer',
+      'Readings committed to SQLite (rows actually inserted)',
       registry,
     )
     this.#duplicates = new Tally(
       'floxgate_readings_duplicate_total',
-      'Readings received again (same device, metric and timestamp) and stored once',
+      'Readings received again (a redelivery or re-send, see docs/storage.md) and stored once',
       registry,
     )
     this.#dropped = new BoundCounter(
@@ -122,11 +123,18 @@ export class GatewayMetrics {
       registry,
       max,
     )
-    this.#uplinkSent = new Tally(
-      'floxgate_uplink_sent_total',
-      'Messages acknowledged by the upstream broker',
-      registry,
-    )
+    let uplinkSentSeen = 0
+    new Counter({
+      name: 'floxgate_uplink_sent_total',
+      help: 'Messages acknowledged by the upstream broker',
+      registers,
+      collect() {
+        // The forwarder keeps the running total; the counter follows it at scrape time.
+        const total = sources().uplinkSent?.() ?? 0
+        if (total > uplinkSentSeen) this.inc(total - uplinkSentSeen)
+        uplinkSentSeen = Math.max(uplinkSentSeen, total)
+      },
+    })
     this.#commit = new Histogram({
       name: 'floxgate_store_commit_seconds',
       help: 'Duration of one SQLite commit (one batch of readings)',
@@ -149,7 +157,11 @@ export class GatewayMetrics {
         },
       })
     fromSource('floxgate_alerts_active', 'Alerts currently raised', (s) => s.activeAlerts)
-    fromSource('floxgate_buffer_rows', 'Rows in the local SQLite buffer', (s) => s.bufferRows)
+    fromSource(
+      'floxgate_buffer_rows',
+      'Rows in the uplink buffer (the outbox) waiting to be forwarded',
+      (s) => s.bufferRows,
+    )
     fromSource(
       'floxgate_buffer_bytes',
       'Size of the local SQLite buffer on disk',
@@ -234,10 +246,6 @@ export class GatewayMetrics {
 
   refused(reason: string, n = 1): void {
     this.#refusals.inc(reason, n)
-  }
-
-  uplinkSent(n = 1): void {
-    this.#uplinkSent.inc(n)
   }
 
   /** One commit's duration in seconds. */

@@ -20,6 +20,8 @@ export interface BatchWriterOptions<T> {
   /** Turns a raw error into the one given to callbacks. */
   readonly describe: (err: unknown) => Error
   readonly logger?: Log | undefined
+  /** Items given up on (retry buffer full, or still kept at close): they were not stored. */
+  readonly onGiveUp?: (items: readonly T[]) => void
 }
 
 interface Waiting<T> {
@@ -108,6 +110,7 @@ export class BatchWriter<T> {
     this.closed = true
     this.clearSchedule()
     const lost = this.retry.length
+    if (lost > 0) this.opts.onGiveUp?.(this.retry)
     this.retry = []
     return lost
   }
@@ -176,7 +179,9 @@ export class BatchWriter<T> {
     const room = this.opts.maxRetryItems - this.retry.length
     // Keep the oldest: newer ones were refused to their senders, who will resend them.
     this.retry.push(...items.slice(0, Math.max(0, room)))
-    this.counters.droppedUnhealthy += Math.max(0, items.length - Math.max(0, room))
+    const given = items.slice(Math.max(0, room))
+    this.counters.droppedUnhealthy += given.length
+    if (given.length > 0) this.opts.onGiveUp?.(given)
   }
 
   private onTimer(): void {

@@ -14,7 +14,13 @@ export interface BatchOutcome {
 type Kind = StoreItem['kind']
 
 function emptyOutcome(): BatchOutcome {
-  const inserted: Record<Kind, number> = { reading: 0, aggregate: 0, alert: 0, 'dead-letter': 0 }
+  const inserted: Record<Kind, number> = {
+    reading: 0,
+    aggregate: 0,
+    alert: 0,
+    delivery: 0,
+    'dead-letter': 0,
+  }
   return { inserted, duplicates: 0, outboxRows: 0, drops: emptyTally() }
 }
 
@@ -67,6 +73,10 @@ export class RowWriter {
       ),
       notification: db.prepare<[string, string, number]>(
         'INSERT INTO notifications (sink, payload, created_at) VALUES (?, ?, ?)',
+      ),
+      delivery: db.prepare<[string, string, string, number]>(
+        `INSERT INTO deliveries (source, id, digest, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (source, id) DO UPDATE SET digest = excluded.digest, at = excluded.at`,
       ),
       deadLetter: db.prepare<[number, string, Buffer, string, string, string | null]>(
         `INSERT INTO dead_letters (received_at, topic, payload, reason, detail, device)
@@ -125,6 +135,11 @@ export class RowWriter {
       case 'dead-letter':
         this.writeDeadLetter(item.deadLetter)
         return true
+      case 'delivery': {
+        const d = item.delivery
+        if (d !== undefined) this.stmts.delivery.run(d.source, d.id, d.digest, item.at)
+        return true
+      }
     }
   }
 
@@ -185,6 +200,12 @@ export class RowWriter {
         ? d.payload.subarray(0, this.deadLetterPayloadMax)
         : d.payload
     this.stmts.deadLetter.run(d.receivedAt, d.topic, payload, d.reason, d.detail, d.device ?? null)
+  }
+
+  /** The series' id if it exists (committed or in this batch); no insert. */
+  knownSeries(device: string, metric: string): number | undefined {
+    const key = seriesKey(device, metric)
+    return this.series.get(key) ?? this.newSeries.get(key)
   }
 
   private seriesId(device: string, metric: string): number {

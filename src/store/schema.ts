@@ -6,9 +6,11 @@ import type BetterSqlite3 from 'better-sqlite3'
  * whole version. Never edit a shipped migration: append a new one.
  *
  * Layout choices (flash wear is measured in bytes written per reading):
- * - `readings` is keyed (ts, series) WITHOUT ROWID: rows arrive roughly in time order,
- *   so a batch appends to the right edge of one B-tree instead of touching a page per
- *   device, and the key doubles as the dedupe constraint (a redelivery is ignored).
+ * - `readings` is keyed (ts, series, value) WITHOUT ROWID (since version 3): rows arrive
+ *   roughly in time order, so a batch appends to the right edge of one B-tree instead of
+ *   touching a page per device, and the key doubles as the dedupe constraint.
+ * - `deliveries` remembers message ids and MQTT packet ids of stored messages, so a
+ *   redelivery without a sensor timestamp is recognised (gateway/reading-identity.ts).
  * - device and metric names live once in `series`; a reading stores a small integer.
  * - `recv_delay` is received_at - ts: 0 or a few bytes instead of another 6-byte time.
  */
@@ -146,6 +148,34 @@ export const MIGRATIONS: readonly Migration[] = [
           payload TEXT NOT NULL,
           configured INTEGER NOT NULL
         ) WITHOUT ROWID;
+      `),
+  },
+  {
+    version: 5,
+    description: 'readings keyed by value too; deliveries remembered for redelivery detection',
+    // (ts, series) merged two different readings with one timestamp; the value joins the
+    // key (docs/storage.md, "Identity of a reading"). Rows still arrive at the right edge.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE readings_v3 (
+          ts INTEGER NOT NULL,
+          series INTEGER NOT NULL,
+          value REAL NOT NULL,
+          recv_delay INTEGER NOT NULL,
+          PRIMARY KEY (ts, series, value)
+        ) WITHOUT ROWID;
+        INSERT INTO readings_v3 (ts, series, value, recv_delay)
+          SELECT ts, series, value, recv_delay FROM readings;
+        DROP TABLE readings;
+        ALTER TABLE readings_v3 RENAME TO readings;
+        CREATE TABLE deliveries (
+          source TEXT NOT NULL,
+          id TEXT NOT NULL,
+          digest TEXT NOT NULL,
+          at INTEGER NOT NULL,
+          PRIMARY KEY (source, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_at ON deliveries (at);
       `),
   },
 ]

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { ERR } from '../errors.js'
+import type { Reading } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
 import { openDatabase } from './open-database.js'
@@ -42,7 +43,20 @@ export interface StoreOptions {
   readonly deadLetterPayloadMax?: number
   /** Injectable clock (ms since the epoch) for outbox timestamps and TTL. */
   readonly now?: () => number
+  /** After each COMMIT: what it stored (rows actually inserted) and how long it took. */
+  readonly onCommit?: (report: CommitReport) => void
 }
+
+export interface CommitReport {
+  /** Rows inserted by kind (better-sqlite3's `changes`), duplicates not included. */
+  readonly inserted: Readonly<Record<StoreItem['kind'], number>>
+  /** Rows the database already held under the same key, ignored. */
+  readonly duplicates: number
+  readonly seconds: number
+}
+
+/** Deliveries (message ids, packet ids) are remembered this long for redelivery checks. */
+const DELIVERY_MEMORY_MS = 24 * 3_600_000
 
 /** Outbox drops are logged at most this often (the counts always add up). */
 const DROP_LOG_MS = 5000
@@ -69,12 +83,25 @@ export class Store {
     reading: 0,
     aggregate: 0,
     alert: 0,
+    delivery: 0,
     'dead-letter': 0,
   }
+  /** Readings and deliveries written but not committed yet (for the identity checks). */
+  private readonly pendingReadings = new Map<string, number>()
+  private readonly pendingDeliveries = new Map<string, { digest: string; n: number }>()
+  private lookups:
+    | {
+        reading: BetterSqlite3.Statement<[number, number, number], unknown>
+        delivery: BetterSqlite3.Statement<[string, string], { digest: string }>
+        prune: BetterSqlite3.Statement<[number]>
+      }
+    | undefined
+  private readonly onCommit: ((report: CommitReport) => void) | undefined
   private readonly dropped: Record<DropReason, number> = emptyTally()
   private duplicates = 0
   private outboxRowsWritten = 0
   private closed = false
+  private readonly readOnly: boolean
   private retentionQueued = false
   /** Outbox drops not yet logged, and when the last drop line went out. */
   private unloggedDrops: Record<DropReason, number> = emptyTally()
@@ -83,8 +110,10 @@ export class Store {
 
   constructor(opts: StoreOptions) {
     this.file = opts.file
+    this.readOnly = opts.readonly === true
     this.now = opts.now ?? Date.now
     this.logger = opts.logger
+    this.onCommit = opts.onCommit
     this.database = openDatabase(opts)
     const db = this.database
     this.budget = new OutboxBudget(db, opts.outbox ?? {})
@@ -99,7 +128,13 @@ export class Store {
       maxDelayMs: opts.batchMaxDelayMs ?? 50,
       maxRetryItems: opts.maxRetryRows ?? 10_000,
       retryDelayMs: opts.retryDelayMs ?? 1000,
-      commit: (items) => this.applyOutcome(this.rows.commit(items, this.now())),
+      commit: (items) => {
+        const started = performance.now()
+        const outcome = this.rows.commit(items, this.now())
+        this.settle(items)
+        this.applyOutcome(outcome, (performance.now() - started) / 1000)
+      },
+      onGiveUp: (items) => this.settle(items),
       isEnvironmentError: (err) => ENVIRONMENT_CODES.test(String((err as { code?: unknown }).code)),
       describe: (err) => this.describe(err),
       logger: opts.logger,
@@ -117,7 +152,66 @@ export class Store {
       process.nextTick(() => onDurable(err))
       return
     }
+    this.pend(item)
     this.writer.write(item, onDurable)
+  }
+
+  /** True when this exact reading (device, metric, ts, value) is stored or being stored. */
+  hasReading(r: Reading): boolean {
+    if (this.pendingReadings.has(readingKey(r))) return true
+    const series = this.rows.knownSeries(r.device, r.metric)
+    return (
+      series !== undefined && this.statements().reading.get(r.ts, series, r.value) !== undefined
+    )
+  }
+
+  /** The digest stored (or being stored) for a delivery, undefined when unknown. */
+  deliveryDigest(source: string, id: string): string | undefined {
+    const pending = this.pendingDeliveries.get(`${source}\u0000${id}`)
+    if (pending !== undefined) return pending.digest
+    return this.statements().delivery.get(source, id)?.digest
+  }
+
+  private statements() {
+    this.lookups ??= {
+      reading: this.database.prepare<[number, number, number], unknown>(
+        'SELECT 1 FROM readings WHERE ts = ? AND series = ? AND value = ?',
+      ),
+      delivery: this.database.prepare<[string, string], { digest: string }>(
+        'SELECT digest FROM deliveries WHERE source = ? AND id = ?',
+      ),
+      prune: this.database.prepare<[number]>('DELETE FROM deliveries WHERE at < ?'),
+    }
+    return this.lookups
+  }
+
+  private pend(item: StoreItem): void {
+    if (item.kind === 'reading') {
+      const k = readingKey(item.reading)
+      this.pendingReadings.set(k, (this.pendingReadings.get(k) ?? 0) + 1)
+    } else if (item.kind === 'delivery' && item.delivery !== undefined) {
+      const k = `${item.delivery.source}\u0000${item.delivery.id}`
+      const p = this.pendingDeliveries.get(k)
+      this.pendingDeliveries.set(k, { digest: item.delivery.digest, n: (p?.n ?? 0) + 1 })
+    }
+  }
+
+  /** Committed or given up: the database (or nobody) knows these items now. */
+  private settle(items: readonly StoreItem[]): void {
+    for (const item of items) {
+      if (item.kind === 'reading') {
+        const k = readingKey(item.reading)
+        const n = (this.pendingReadings.get(k) ?? 1) - 1
+        if (n > 0) this.pendingReadings.set(k, n)
+        else this.pendingReadings.delete(k)
+      } else if (item.kind === 'delivery' && item.delivery !== undefined) {
+        const k = `${item.delivery.source}\u0000${item.delivery.id}`
+        const p = this.pendingDeliveries.get(k)
+        if (p === undefined) continue
+        if (p.n > 1) p.n--
+        else this.pendingDeliveries.delete(k)
+      }
+    }
   }
 
   /** Commits everything pending now; returns after COMMIT. */
@@ -179,6 +273,7 @@ export class Store {
    * when a commit takes the file near its cap.
    */
   retain(now: number = this.now()): Promise<RetentionResult> {
+    if (!this.readOnly) this.statements().prune.run(now - DELIVERY_MEMORY_MS)
     return this.retention.retain(now)
   }
 
@@ -233,7 +328,8 @@ export class Store {
     )
   }
 
-  private applyOutcome(o: BatchOutcome): void {
+  private applyOutcome(o: BatchOutcome, seconds: number): void {
+    this.onCommit?.({ inserted: o.inserted, duplicates: o.duplicates, seconds })
     for (const k of Object.keys(o.inserted) as StoreItem['kind'][]) {
       this.written[k] += o.inserted[k]
     }
@@ -272,4 +368,8 @@ export class Store {
 
 export function openStore(opts: StoreOptions): Store {
   return new Store(opts)
+}
+
+function readingKey(r: Reading): string {
+  return `${r.device}\u0000${r.metric}\u0000${r.ts}\u0000${r.value}`
 }

@@ -1,4 +1,5 @@
 import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import type { Delivery } from '../gateway/reading-identity.js'
 
 /** A message for the uplink, inserted into `outbox` in the same transaction as its row. */
 export interface OutboxEntry {
@@ -33,6 +34,14 @@ export type StoreItem =
       readonly alert: AlertEvent
       readonly outbox?: readonly OutboxEntry[]
       readonly notifications?: readonly NotificationEntry[]
+    }
+  | {
+      /** Written after a message's other rows: their redelivery is recognised from it. */
+      readonly kind: 'delivery'
+      /** Undefined: nothing to write, the item only orders an acknowledgement after a commit. */
+      readonly delivery: Delivery | undefined
+      readonly at: number
+      readonly outbox?: undefined
     }
   | {
       readonly kind: 'dead-letter'

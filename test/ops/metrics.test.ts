@@ -28,7 +28,7 @@ describe('GatewayMetrics', () => {
     m.alertRaised('critical')
     m.alertCleared('warning')
     m.refused('bad-credentials')
-    m.uplinkSent(6)
+    m.setSources({ uplinkSent: () => 6 })
     m.commitSeconds(0.003)
     m.commitSeconds(0.2)
     const t = await m.text()

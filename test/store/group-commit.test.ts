@@ -67,7 +67,7 @@ describe('group commit', () => {
     expect(calls).toHaveLength(8)
   })
 
-  it('stores a redelivered reading once and counts the duplicate, without its outbox row', () => {
+  it('stores a redelivered reading once and counts the duplicate, without its outbox row; another value at the same ts is kept', () => {
     const t = tempStore()
     cleanups.push(t.cleanup)
     const outbox = [{ stream: 'readings', topic: 'up/d1', payload: '{"t":21.5}' }]
@@ -77,12 +77,13 @@ describe('group commit', () => {
     t.store.write({ kind: 'reading', reading: reading('d1', T0, 99), outbox })
     t.store.write({ kind: 'reading', reading: reading('d1', T0, 21.5, 'humidity'), outbox })
     t.store.flush()
-    expect(t.store.counts().readings).toBe(2)
-    expect(t.store.stats().duplicates).toBe(2)
-    expect(t.store.outboxStats().rows).toBe(2)
+    expect(t.store.counts().readings).toBe(3)
+    expect(t.store.stats().duplicates).toBe(1)
+    expect(t.store.outboxStats().rows).toBe(3)
     const stored = [...t.store.readings(T0, T0 + 1)]
     expect(stored).toEqual([
       { device: 'd1', metric: 'temperature', ts: T0, value: 21.5, receivedAt: T0 + 3 },
+      { device: 'd1', metric: 'temperature', ts: T0, value: 99, receivedAt: T0 + 3 },
       { device: 'd1', metric: 'humidity', ts: T0, value: 21.5, receivedAt: T0 + 3 },
     ])
   })
