@@ -169,10 +169,6 @@ export class EmbeddedBroker {
     return Object.fromEntries(this.listeners.map((l) => [l.kind, l.port]))
   }
 
-  get connectedClients(): number {
-    return this.aedes.connectedClients
-  }
-
   /** Subscribes to refusals; returns the unsubscribe function. */
   onRefusal(listener: RefusalListener): () => void {
     this.refusalListeners.add(listener)
@@ -202,7 +198,6 @@ export class EmbeddedBroker {
   private makeIntake(): SensorIntake {
     const gate = this.gate
     return {
-      topics: [...this.opts.sensorTopics],
       onMessage: (handler) => gate.setHandler(handler),
       start: async () => gate.start(),
       stop: async () => gate.stop(),

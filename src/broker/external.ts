@@ -144,7 +144,6 @@ export class ExternalBroker {
     })
     const gate = this.gate
     this.intake = {
-      topics: [...opts.sensorTopics],
       onMessage: (handler) => gate.setHandler(handler),
       start: async () => gate.start(),
       stop: async () => gate.stop(),

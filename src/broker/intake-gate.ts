@@ -33,10 +33,6 @@ export class IntakeGate {
     this.running = false
   }
 
-  get heldCount(): number {
-    return this.held.length
-  }
-
   /** Delivers or holds the message; a promise when the handler asks the sender to wait. */
   offer(message: SensorMessage, connection: object): undefined | Promise<void> {
     if (this.running && this.handler && this.held.length === 0) return this.deliver(message)

@@ -35,8 +35,6 @@ export interface SensorMessage {
 export type SensorMessageHandler = (message: SensorMessage) => undefined | Promise<void>
 
 export interface SensorIntake {
-  /** MQTT topic filters that are sensor topics, e.g. `sensors/+/telemetry`. */
-  readonly topics: readonly string[]
   /** Sets the one handler; messages that arrived before are delivered once started. */
   onMessage(handler: SensorMessageHandler): void
   /** Starts delivering (messages held so far go first, in arrival order). */
