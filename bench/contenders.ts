@@ -40,6 +40,8 @@ export interface DaemonLaunch {
   readonly logLevel?: string
   /** An external broker's URL (external mode); default: the embedded broker. */
   readonly externalUrl?: string
+  /** Node flags not allowed in NODE_OPTIONS (`--cpu-prof`), before the script. */
+  readonly nodeArgs?: readonly string[]
 }
 
 /** Where a contender's broker is: in its own process, or an external one (Mosquitto). */
@@ -128,7 +130,7 @@ export async function startDaemon(
     configFile,
     benchConfig(dir, mqttPort, httpPort, launch.logLevel ?? 'info', launch.externalUrl),
   )
-  const [cmd, ...args] = launch.command ?? [process.execPath, CLI]
+  const [cmd, ...args] = launch.command ?? [process.execPath, ...(launch.nodeArgs ?? []), CLI]
   const startedAt = performance.now()
   const child = spawn(cmd!, [...args, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,11 +155,12 @@ export async function startDaemon(
 export async function startFloor(
   env: NodeJS.ProcessEnv = process.env,
   externalUrl?: string,
+  nodeArgs: readonly string[] = [],
 ): Promise<Contender> {
   const dir = mkdtempSync(join(tmpdir(), 'floxgate-floor-'))
   const db = join(dir, 'floor.db')
   const mode = externalUrl === undefined ? [] : ['--mode', 'external', '--url', externalUrl]
-  const child = spawn(process.execPath, [FLOOR, '--db', db, ...mode], {
+  const child = spawn(process.execPath, [...nodeArgs, FLOOR, '--db', db, ...mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   })

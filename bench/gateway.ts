@@ -21,6 +21,7 @@
  *     [--crossEvery 50] [--rate 2000] [--pacedCount 20000] [--pacedCrossEvery 20]
  *     [--slowRate 20] [--slowSeconds 60] [--modes embedded,external] [--qos 0,1] [--json]
  *     [--node-options="--max-semi-space-size=1 --max-old-space-size=128"]  (both; the shipped flags)
+ *     [--cpu-prof DIR]   (a V8 CPU profile of every contender run, file names `CPU.<date>.<pid>...`)
  */
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
@@ -53,11 +54,15 @@ const { values } = parseArgs({
     qos: { type: 'string', default: '0,1' },
     json: { type: 'boolean', default: false },
     'node-options': { type: 'string', default: SHIPPED_FLAGS },
+    'cpu-prof': { type: 'string' },
   },
 })
 const nodeOptions = values['node-options']!
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: nodeOptions }
 const rounds = Number(values.rounds)
+/** --cpu-prof DIR: both contenders write a V8 CPU profile per run there (not timed runs). */
+const nodeArgs =
+  values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`]
 const devices = values.devices!
 const MODES = values.modes!.split(',') as BrokerMode[]
 const QOS = values.qos!.split(',').map(Number) as (0 | 1)[]
@@ -199,7 +204,9 @@ async function launch(who: Who, mode: BrokerMode): Promise<Running> {
     })
   const url = mosquitto?.url
   const contender =
-    who === 'floor' ? await startFloor(env, url) : await startDaemon({ env, externalUrl: url })
+    who === 'floor'
+      ? await startFloor(env, url, nodeArgs)
+      : await startDaemon({ env, externalUrl: url, nodeArgs })
   return {
     contender,
     port: mosquitto?.port ?? contender.mqttPort,
