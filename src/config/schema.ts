@@ -362,7 +362,8 @@ export const configSchema = z.strictObject({
       batch: z
         .strictObject({
           maxRows: int(1, 100_000).default(500),
-          maxDelayMs: int(0, 60_000).default(200),
+          maxDelayMs: int(0, 60_000).default(20),
+          qos0DelayMs: int(0, 600_000).default(10_000),
         })
         .prefault({}),
       retention: z

@@ -81,6 +81,7 @@ export class Gateway {
       nativeBinding: deps.nativeBinding,
       batchMaxRows: config.store.batch.maxRows,
       batchMaxDelayMs: config.store.batch.maxDelayMs,
+      batchRelaxedDelayMs: config.store.batch.qos0DelayMs,
       logger: log.child({ part: 'store' }),
       onCommit: (c) => {
         deps.metrics.stored(c.inserted.reading)

@@ -54,6 +54,9 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
     if (event.kind === 'tick') return 'done'
     const { forward, gateway } = this.opts
     const done = event.kind === 'telemetry' ? this.acknowledger(event) : undefined
+    // A QoS 1 sender waits for this commit (its PUBACK); a QoS 0 one does not, and its
+    // rows may wait longer for a bigger batch (fewer pages written per reading).
+    const prompt = event.kind === 'telemetry' && event.message.qos > 0
     let outbox = false
     if (event.kind === 'telemetry') {
       // Every value that arrived ends as exactly one of: stored, duplicate, dead letter
@@ -65,7 +68,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
       for (const r of event.readings) {
         const rows = fwd ? [upstream.reading(r)] : undefined
         outbox ||= fwd
-        this.store.write({ kind: 'reading', reading: r, outbox: rows }, done)
+        this.store.write({ kind: 'reading', reading: r, outbox: rows }, done, prompt)
       }
       for (const d of event.deadLetters) {
         ctx.metrics.deadLetter(d.reason)
@@ -76,7 +79,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         )
         const rows = forward.has('dead-letters') ? [upstream.deadLetter(d)] : undefined
         outbox ||= rows !== undefined
-        this.store.write({ kind: 'dead-letter', deadLetter: d, outbox: rows }, done)
+        this.store.write({ kind: 'dead-letter', deadLetter: d, outbox: rows }, done, prompt)
       }
     }
     for (const a of event.alerts) {
@@ -101,7 +104,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
     for (const a of event.aggregates) {
       const rows = forward.has('aggregates') ? [upstream.aggregate(gateway, a)] : undefined
       outbox ||= rows !== undefined
-      this.store.write({ kind: 'aggregate', aggregate: a, outbox: rows }, done)
+      this.store.write({ kind: 'aggregate', aggregate: a, outbox: rows }, done, prompt)
     }
     if (event.kind === 'telemetry') {
       // Last, in the same or a later commit than the message's other rows: once it is
@@ -110,6 +113,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         this.store.write(
           { kind: 'delivery', delivery: event.delivery, at: event.message.receivedAt },
           done,
+          prompt,
         )
       } else if (event.duplicates > 0 && done !== undefined) {
         // A redelivery: acknowledged after the next commit, so never before the commit
@@ -121,6 +125,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
             at: event.message.receivedAt,
           },
           done,
+          prompt,
         )
       }
     }

@@ -4,8 +4,13 @@ import type { DurableCallback } from './types.js'
 export interface BatchWriterOptions<T> {
   /** Commit when this many items wait. */
   readonly maxRows: number
-  /** ...or when the oldest waiting item has waited this long. */
+  /** ...or when the oldest waiting item someone waits for (a PUBACK) has waited this long, */
   readonly maxDelayMs: number
+  /**
+   * ...or the oldest of the others (QoS 0 readings: nobody waits) this long. Longer
+   * batches at low rates write fewer pages per reading (flash wear). Default: maxDelayMs.
+   */
+  readonly relaxedDelayMs?: number
   /** Items kept in memory after a failed commit, retried later; more are given up. */
   readonly maxRetryItems: number
   /** Pause between retries while commits fail. */
@@ -30,8 +35,8 @@ interface Waiting<T> {
 }
 
 /**
- * Group commit: writes accumulate and commit together at `maxRows` or `maxDelayMs`,
- * whichever comes first; each write's callback fires after the COMMIT that made it
+ * Group commit: writes accumulate and commit together at `maxRows` or `maxDelayMs`
+ * (`relaxedDelayMs` while only writes nobody waits for are queued), whichever comes first; each write's callback fires after the COMMIT that made it
  * durable has returned (so an MQTT PUBACK sent from it never precedes durability).
  *
  * When a commit fails for an environment reason (disk full), every callback of that batch
@@ -44,6 +49,8 @@ export class BatchWriter<T> {
   private waiting: Waiting<T>[] = []
   private retry: T[] = []
   private timer: NodeJS.Timeout | undefined
+  /** The timer runs at maxDelayMs (not relaxedDelayMs): a later prompt write keeps it. */
+  private timerPrompt = false
   private immediate: NodeJS.Immediate | undefined
   private failure: Error | undefined
   private closed = false
@@ -59,7 +66,8 @@ export class BatchWriter<T> {
 
   constructor(private readonly opts: BatchWriterOptions<T>) {}
 
-  write(item: T, cb?: DurableCallback): void {
+  /** `prompt` false: nobody waits for this commit, it may wait `relaxedDelayMs`. */
+  write(item: T, cb?: DurableCallback, prompt = true): void {
     if (this.closed) throw new Error('BatchWriter is closed')
     if (this.failure !== undefined) {
       this.keepForRetry([item])
@@ -69,8 +77,12 @@ export class BatchWriter<T> {
     }
     this.waiting.push({ item, cb })
     if (this.waiting.length >= this.opts.maxRows) this.scheduleImmediate()
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.onTimer(), this.opts.maxDelayMs)
+    else if (this.timer === undefined || (prompt && !this.timerPrompt)) {
+      // a prompt write cuts a relaxed wait short; its own delay never ends later than that
+      if (this.timer !== undefined) clearTimeout(this.timer)
+      const relaxed = this.opts.relaxedDelayMs ?? this.opts.maxDelayMs
+      this.timerPrompt = prompt
+      this.timer = setTimeout(() => this.onTimer(), prompt ? this.opts.maxDelayMs : relaxed)
     }
   }
 
@@ -162,6 +174,7 @@ export class BatchWriter<T> {
       this.opts.logger?.error({ err: this.failure }, 'store: commit failed, refusing new writes')
     }
     if (!this.closed && this.timer === undefined) {
+      this.timerPrompt = true
       this.timer = setTimeout(() => this.onTimer(), this.opts.retryDelayMs)
     }
   }

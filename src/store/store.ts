@@ -33,8 +33,10 @@ export interface StoreOptions {
   readonly readonly?: boolean
   /** Group commit: at most this many rows per transaction (default 500)... */
   readonly batchMaxRows?: number
-  /** ...and at most this long before a write is committed (default 50 ms). */
+  /** ...and at most this long before a write is committed (default 50 ms)... */
   readonly batchMaxDelayMs?: number
+  /** ...or this long for a write nobody waits for (`prompt` false; default batchMaxDelayMs). */
+  readonly batchRelaxedDelayMs?: number
   /** Rows kept in memory for retry while commits fail (default 10,000). */
   readonly maxRetryRows?: number
   readonly retryDelayMs?: number
@@ -126,6 +128,7 @@ export class Store {
     this.writer = new BatchWriter<StoreItem>({
       maxRows: opts.batchMaxRows ?? 500,
       maxDelayMs: opts.batchMaxDelayMs ?? 50,
+      relaxedDelayMs: opts.batchRelaxedDelayMs ?? opts.batchMaxDelayMs ?? 50,
       maxRetryItems: opts.maxRetryRows ?? 10_000,
       retryDelayMs: opts.retryDelayMs ?? 1000,
       commit: (items) => {
@@ -144,8 +147,9 @@ export class Store {
   /**
    * Queues an item for the next group commit. `onDurable(null)` fires after the COMMIT
    * holding it returned; `onDurable(err)` when it could not be stored (do not acknowledge).
+   * `prompt` false: nobody waits for it (a QoS 0 reading), it may wait batchRelaxedDelayMs.
    */
-  write(item: StoreItem, onDurable?: DurableCallback): void {
+  write(item: StoreItem, onDurable?: DurableCallback, prompt = true): void {
     if (this.closed) {
       const err = ERR.STORE_CLOSED(this.file)
       if (onDurable === undefined) throw err
@@ -153,7 +157,7 @@ export class Store {
       return
     }
     this.pend(item)
-    this.writer.write(item, onDurable)
+    this.writer.write(item, onDurable, prompt)
   }
 
   /** True when this exact reading (device, metric, ts, value) is stored or being stored. */

@@ -62,7 +62,13 @@ export function writeConfig(dir: string, o: DaemonConfigOptions): string {
         : { mode: 'external', external: { url: o.externalUrl } },
     sensors: { topics: [{ pattern: 'sensors/{device}/telemetry', format: 'json' }] },
     aggregates: { enabled: false },
-    store: { batch: { maxRows: 500, maxDelayMs: o.batchMaxDelayMs ?? 5 } },
+    store: {
+      batch: {
+        maxRows: 500,
+        maxDelayMs: o.batchMaxDelayMs ?? 5,
+        qos0DelayMs: o.batchMaxDelayMs ?? 5,
+      },
+    },
     http:
       o.httpPort === undefined
         ? { enabled: false }

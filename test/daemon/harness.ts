@@ -58,7 +58,7 @@ export async function writeTestConfig(over: Plain = {}): Promise<TestConfig> {
     gateway: { id: 'gw-test', dataDir: dir },
     log: { level: 'silent' },
     broker: { mode: 'embedded', embedded: { host: '127.0.0.1', port: brokerPort } },
-    store: { batch: { maxRows: 100, maxDelayMs: 10 } },
+    store: { batch: { maxRows: 100, maxDelayMs: 10, qos0DelayMs: 10 } },
     http: { enabled: false, host: '127.0.0.1', port: httpPort },
     watchdog: { enabled: false },
     rules: [],

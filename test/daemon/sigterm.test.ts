@@ -18,7 +18,7 @@ beforeAll(async () => {
   // A slow group commit keeps many readings pending when SIGTERM arrives.
   cfg = await writeTestConfig({
     log: { level: 'info' },
-    store: { batch: { maxRows: 500, maxDelayMs: 100 } },
+    store: { batch: { maxRows: 500, maxDelayMs: 100, qos0DelayMs: 100 } },
   })
   daemon = await startDaemon(cfg.file)
 })

@@ -54,6 +54,26 @@ describe('group commit', () => {
     expect(t.store.counts().readings).toBe(1)
   })
 
+  it('a write nobody waits for waits the relaxed delay; a prompt write cuts it short', async () => {
+    const t = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 30, batchRelaxedDelayMs: 600_000 })
+    cleanups.push(t.cleanup)
+    const relaxed = new Promise<Error | null>((resolve) =>
+      t.store.write({ kind: 'reading', reading: reading('d1', T0) }, resolve, false),
+    )
+    // Not committed by the 30 ms timer: an uncommitted relaxed write is still pending
+    // after a commit of another store with the same delay would have happened.
+    const other = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 30 })
+    cleanups.push(other.cleanup)
+    await writeAndWait(other.store, { kind: 'reading', reading: reading('d2', T0) })
+    await writeAndWait(other.store, { kind: 'reading', reading: reading('d2', T0 + 1) })
+    expect(t.store.stats().batches).toBe(0)
+    // A QoS 1 reading arrives: both commit within its 30 ms, in one batch.
+    const prompt = writeAndWait(t.store, { kind: 'reading', reading: reading('d1', T0 + 1) })
+    expect(await Promise.all([relaxed, prompt])).toEqual([null, null])
+    expect(t.store.stats().batches).toBe(1)
+    expect(t.store.counts().readings).toBe(2)
+  })
+
   it('flush() and close() commit everything pending before returning', () => {
     const t = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 60_000 })
     const calls: (Error | null)[] = []
