@@ -146,6 +146,7 @@ export class Gateway {
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         bufferRows: () => store.outboxStats().rows,
         uplinkSent: () => forwarder?.stats().acked ?? 0,
+        dropped: () => store.outboxStats().dropped,
         bufferBytes: () => store.fileBytes(),
         uplinkBacklogRows: () => store.outboxStats().rows,
         uplinkLagSeconds: () => {

@@ -38,8 +38,6 @@ export interface StoreNodeOptions {
 export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction> {
   readonly id = 'store'
   private lastRetention = 0
-  /** Outbox drops already counted in the metrics, by reason. */
-  private countedDrops: Record<string, number> = {}
 
   constructor(
     private readonly store: Store,
@@ -132,7 +130,6 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
     if (event.kind === 'telemetry' && done === undefined) event.message.ack()
     if (outbox) this.opts.onOutbox?.()
     if (event.kind === 'housekeeping') {
-      this.countDrops(ctx)
       this.maybeRetain(event.at, ctx)
     }
     return 'done'
@@ -162,18 +159,6 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         this.opts.observer?.readingsStored(event.readings)
         event.message.ack()
       }
-    }
-  }
-
-  /**
-   * The store enforces the outbox cap inside its transactions and tallies what it
-   * dropped; the metric follows once per tick rather than costing the hot path.
-   */
-  private countDrops(ctx: GatewayContext): void {
-    for (const [reason, total] of Object.entries(this.store.outboxStats().dropped)) {
-      const delta = total - (this.countedDrops[reason] ?? 0)
-      if (delta > 0) ctx.metrics.dropped(reason, delta)
-      this.countedDrops[reason] = total
     }
   }
 

@@ -22,6 +22,8 @@ export interface MetricSources {
   readonly uplinkLagSeconds?: () => number
   /** PUBACKs received from the upstream broker since start (a running total). */
   readonly uplinkSent?: () => number
+  /** Rows the store dropped since it opened, by reason (its running totals). */
+  readonly dropped?: () => Readonly<Record<string, number>>
 }
 
 export interface MetricsOptions {
@@ -52,7 +54,6 @@ export class GatewayMetrics {
   readonly #readingsIn: BoundCounter<'device_class'>
   readonly #stored: Tally
   readonly #duplicates: Tally
-  readonly #dropped: BoundCounter<'reason'>
   readonly #deadLetters: BoundCounter<'reason'>
   readonly #alertsRaised: BoundCounter<'severity'>
   readonly #alertsCleared: BoundCounter<'severity'>
@@ -88,13 +89,21 @@ export class GatewayMetrics {
       'Readings received again (a redelivery or re-send, see docs/storage.md) and stored once',
       registry,
     )
-    this.#dropped = new BoundCounter(
-      'floxgate_readings_dropped_total',
-      'Readings discarded, by reason (buffer full, expired...)',
-      'reason',
-      registry,
-      max,
-    )
+    const droppedSeen = new Map<string, number>()
+    new Counter({
+      name: 'floxgate_readings_dropped_total',
+      help: 'Readings discarded, by reason (buffer full, expired...)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        // The store keeps the totals (a bounded set of reasons); the counter follows them.
+        for (const [reason, total] of Object.entries(sources().dropped?.() ?? {})) {
+          const seen = droppedSeen.get(reason) ?? 0
+          if (total >= seen) this.inc({ reason }, total - seen)
+          droppedSeen.set(reason, Math.max(seen, total))
+        }
+      },
+    })
     this.#deadLetters = new BoundCounter(
       'floxgate_dead_letters_total',
       'Messages refused as invalid and kept in the dead-letter table, by reason',
@@ -226,10 +235,6 @@ export class GatewayMetrics {
 
   duplicates(n = 1): void {
     this.#duplicates.inc(n)
-  }
-
-  dropped(reason: string, n = 1): void {
-    this.#dropped.inc(reason, n)
   }
 
   deadLetter(reason: DeadLetterReason, n = 1): void {

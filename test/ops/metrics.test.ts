@@ -21,14 +21,13 @@ describe('GatewayMetrics', () => {
     m.readingIn('bme280', 3)
     m.stored(7)
     m.duplicates()
-    m.dropped('buffer-full', 2)
     m.deadLetter('not-json')
     m.deadLetter('out-of-range', 4)
     m.alertRaised('critical')
     m.alertRaised('critical')
     m.alertCleared('warning')
     m.refused('bad-credentials')
-    m.setSources({ uplinkSent: () => 6 })
+    m.setSources({ uplinkSent: () => 6, dropped: () => ({ 'drop-oldest': 2, ttl: 0 }) })
     m.commitSeconds(0.003)
     m.commitSeconds(0.2)
     const t = await m.text()
@@ -36,7 +35,8 @@ describe('GatewayMetrics', () => {
     expect(sample(t, 'floxgate_readings_in_total{device_class="bme280"}')).toBe(3)
     expect(sample(t, 'floxgate_readings_stored_total')).toBe(7)
     expect(sample(t, 'floxgate_readings_duplicate_total')).toBe(1)
-    expect(sample(t, 'floxgate_readings_dropped_total{reason="buffer-full"}')).toBe(2)
+    expect(sample(t, 'floxgate_readings_dropped_total{reason="drop-oldest"}')).toBe(2)
+    expect(sample(t, 'floxgate_readings_dropped_total{reason="ttl"}')).toBe(0)
     expect(sample(t, 'floxgate_dead_letters_total{reason="not-json"}')).toBe(1)
     expect(sample(t, 'floxgate_dead_letters_total{reason="out-of-range"}')).toBe(4)
     expect(sample(t, 'floxgate_alerts_raised_total{severity="critical"}')).toBe(2)
@@ -64,6 +64,19 @@ describe('GatewayMetrics', () => {
     expect(sample(t, 'floxgate_readings_in_total{device_class="dht22"}')).toBe(5)
     expect(sample(t, 'floxgate_readings_stored_total')).toBe(5)
     expect(sample(await m.text(), 'floxgate_readings_stored_total')).toBe(5)
+  })
+
+  it("follows the store's drop totals across scrapes (the store is the one count)", async () => {
+    const drops = { 'drop-oldest': 3, 'reject-new': 0 }
+    const m = new GatewayMetrics({ defaultMetrics: false, sources: { dropped: () => drops } })
+    metrics = m
+    expect(sample(await m.text(), 'floxgate_readings_dropped_total{reason="drop-oldest"}')).toBe(3)
+    drops['drop-oldest'] = 10
+    drops['reject-new'] = 4
+    const t = await m.text()
+    expect(sample(t, 'floxgate_readings_dropped_total{reason="drop-oldest"}')).toBe(10)
+    expect(sample(t, 'floxgate_readings_dropped_total{reason="reject-new"}')).toBe(4)
+    expect(sample(await m.text(), 'floxgate_readings_dropped_total{reason="drop-oldest"}')).toBe(10)
   })
 
   it('reads the gauges from the sources at scrape time', async () => {
