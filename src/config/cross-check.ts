@@ -26,9 +26,20 @@ function unknownName(what: string, name: string, known: readonly string[]): stri
     : `unknown ${what} "${name}", did you mean "${guess}"?`
 }
 
-export function crossCheck(raw: unknown, profileIds: readonly string[]): Found[] {
+export function crossCheck(
+  raw: unknown,
+  profileIds: readonly string[],
+  metrics: readonly string[] = [],
+): Found[] {
   const found: Found[] = []
   const root = record(raw) ?? {}
+  const checkMetric = (path: PropertyKey[], m: unknown) => {
+    if (typeof m === 'string' && metrics.length > 0 && !metrics.includes(m))
+      found.push({
+        path,
+        message: `${unknownName('metric', m, metrics)}; declare it under metrics: or in a profile`,
+      })
+  }
 
   // Rules: unique ids, known profiles in filters.
   const ruleKinds = new Map<string, string>()
@@ -39,6 +50,7 @@ export function crossCheck(raw: unknown, profileIds: readonly string[]): Found[]
       found.push({ path: ['rules', i, 'id'], message: `duplicate rule id "${rule.id}"` })
     const kind = KIND_KEYS.find((k) => rule[k] !== undefined)
     ruleKinds.set(rule.id, kind ?? '')
+    checkMetric(['rules', i, 'metric'], rule.metric)
     list(rule.profiles).forEach((p, j) => {
       if (typeof p === 'string' && !profileIds.includes(p)) {
         found.push({
@@ -65,6 +77,8 @@ export function crossCheck(raw: unknown, profileIds: readonly string[]): Found[]
         message: unknownName('profile', dev.profile, profileIds),
       })
     }
+    for (const m of Object.keys(record(dev.calibration) ?? {}))
+      checkMetric(['devices', i, 'calibration', m], m)
     const overrides = record(dev.rules) ?? {}
     for (const [ruleId, o] of Object.entries(overrides)) {
       const kind = ruleKinds.get(ruleId)

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { ERR, WARN, type Warning } from '../errors.js'
-import type { DeviceProfile } from '../gateway/profile.js'
+import { BUILTIN_METRICS } from '../gateway/metrics.js'
+import type { DeviceProfile, MetricSpec } from '../gateway/profile.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import { crossCheck } from './cross-check.js'
 import { fileCheck } from './file-check.js'
@@ -85,7 +86,7 @@ export function checkConfig(
       found.push(...problemsFromIssue(issue, (path) => allowedKeys(configSchema, path)))
     }
   }
-  found.push(...crossCheck(raw, [...profiles.keys()]))
+  found.push(...crossCheck(raw, [...profiles.keys()], knownMetrics(raw, profiles)))
   if (parsed.success) found.push(...fileCheck(parsed.data, dir))
 
   const located = dedupe(found).map((f): ConfigProblem => {
@@ -96,7 +97,48 @@ export function checkConfig(
   located.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER))
   const problems: ConfigProblem[] = [...fileProblems, ...located]
   if (!parsed.success || problems.length > 0) return { ok: false, problems }
-  return { ok: true, config: resolveConfig(parsed.data, profiles, file, env) }
+  return {
+    ok: true,
+    config: resolveConfig(parsed.data, withDeclaredMetrics(parsed.data, profiles), file, env),
+  }
+}
+
+/** Built-in metrics, the config's `metrics:` and every metric a profile lists. */
+function knownMetrics(raw: unknown, profiles: ReadonlyMap<string, DeviceProfile>): string[] {
+  const declared = (raw as { metrics?: unknown } | null)?.metrics
+  const names = new Set(Object.keys(BUILTIN_METRICS))
+  if (declared !== null && typeof declared === 'object')
+    for (const k of Object.keys(declared)) names.add(k)
+  for (const p of profiles.values()) for (const k of Object.keys(p.metrics)) names.add(k)
+  return [...names]
+}
+
+/**
+ * The config's declared metrics join the generic profile (unknown devices and devices
+ * without a profile), and lend their unit label to any profile that lists them.
+ */
+function withDeclaredMetrics(
+  c: ParsedConfig,
+  profiles: Map<string, DeviceProfile>,
+): Map<string, DeviceProfile> {
+  const declared = Object.entries(c.metrics)
+  if (declared.length === 0) return profiles
+  for (const [id, p] of profiles) {
+    const metrics: Record<string, MetricSpec> = { ...p.metrics }
+    for (const [name, d] of declared) {
+      const spec = metrics[name]
+      if (spec !== undefined) metrics[name] = { ...spec, unit: spec.unit ?? d.unit }
+      else if (id === 'generic')
+        metrics[name] = {
+          min: d.min ?? -Number.MAX_VALUE,
+          max: d.max ?? Number.MAX_VALUE,
+          resolution: d.resolution,
+          unit: d.unit,
+        }
+    }
+    profiles.set(id, { ...p, metrics })
+  }
+  return profiles
 }
 
 /**

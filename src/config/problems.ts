@@ -89,7 +89,9 @@ export function problemsFromIssue(
     default:
       // Our own schema messages start with "expected"; zod's defaults are reworded.
       // Our cross-field checks say "must ..." about a whole mapping: its value says nothing.
-      if (issue.message.startsWith('must')) return [{ path, message: issue.message }]
+      // "unknown ..." messages (preset, metric, unit, zone) quote the value themselves.
+      if (issue.message.startsWith('must') || issue.message.startsWith('unknown '))
+        return [{ path, message: issue.message }]
       if (issue.message.startsWith('expected')) return [{ path, message: `${issue.message}${got}` }]
       if (issue.code === 'too_small' || issue.code === 'too_big') {
         const bound = issue.code === 'too_small' ? 'at least' : 'at most'

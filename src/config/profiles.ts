@@ -7,9 +7,16 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseDocument } from 'yaml'
 import { z } from 'zod'
+import { DERIVED_METRICS } from '../gateway/derived.js'
+import { BUILTIN_METRICS, isBuiltinMetric, METRIC_NAME, unitNames } from '../gateway/metrics.js'
 import type { DeviceProfile } from '../gateway/profile.js'
-import { HUMIDITY_UNITS, PRESSURE_UNITS, TEMPERATURE_UNITS } from '../gateway/units.js'
-import { allowedKeys, type ConfigProblem, formatPath, problemsFromIssue } from './problems.js'
+import {
+  allowedKeys,
+  type ConfigProblem,
+  closest,
+  formatPath,
+  problemsFromIssue,
+} from './problems.js'
 import { yamlProblem } from './yaml-source.js'
 
 /**
@@ -26,43 +33,58 @@ const metricSpec = z
     max: z.number(),
     resolution: z.number().gt(0, { error: 'expected a number > 0' }).optional(),
     accuracy: z.number().min(0, { error: 'expected a number ≥ 0' }).optional(),
+    unit: z.string().min(1).max(16).optional(),
   })
   .refine((s) => s.min < s.max, { error: 'must have min below max' })
 
 const text = z.string().min(1)
 
+export const metricName = z.string().regex(METRIC_NAME, {
+  error: 'expected a metric name: lower case letters, digits and "_", starting with a letter',
+})
+
+/** `{ metric: unit }` where a built-in metric's unit must be one it converts from. */
+export const unitChoice = z.record(metricName, text).superRefine((units, ctx) => {
+  for (const [metric, unit] of Object.entries(units)) {
+    if (!isBuiltinMetric(metric)) continue
+    const known = unitNames(metric)
+    if (!known.includes(unit))
+      ctx.addIssue({
+        code: 'custom',
+        path: [metric],
+        message: `unknown unit "${unit}" for ${metric} (known: ${known.join(', ')})`,
+      })
+  }
+})
+
+export const deriveList = z.array(z.enum(DERIVED_METRICS)).default([])
+
 const profileSchema = z.strictObject({
   name: text,
   description: text.optional(),
   metrics: z
-    .strictObject({
-      temperature: metricSpec.optional(),
-      humidity: metricSpec.optional(),
-      pressure: metricSpec.optional(),
-    })
-    .refine((m) => Object.values(m).some((s) => s !== undefined), {
-      error: 'must list at least one of temperature, humidity, pressure',
+    .record(metricName, metricSpec)
+    .refine((m) => Object.keys(m).length > 0, { error: 'must list at least one metric' })
+    .superRefine((m, ctx) => {
+      // A metric floxgate does not know is declared by giving its unit; without one it
+      // is far more likely a typo than a new quantity.
+      for (const [name, spec] of Object.entries(m)) {
+        if (isBuiltinMetric(name) || spec.unit !== undefined) continue
+        const guess = closest(name, Object.keys(BUILTIN_METRICS))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `unknown metric "${name}"${guess === undefined ? '' : `, did you mean "${guess}"?`} (a new metric needs unit:)`,
+        })
+      }
     }),
   payload: z
     .strictObject({
-      fields: z
-        .strictObject({
-          temperature: text.optional(),
-          humidity: text.optional(),
-          pressure: text.optional(),
-          timestamp: text.optional(),
-          messageId: text.optional(),
-        })
-        .default({}),
-      units: z
-        .strictObject({
-          temperature: z.enum(TEMPERATURE_UNITS).optional(),
-          humidity: z.enum(HUMIDITY_UNITS).optional(),
-          pressure: z.enum(PRESSURE_UNITS).optional(),
-        })
-        .default({}),
+      fields: z.record(z.string().min(1), text).default({}),
+      units: unitChoice.default({}),
     })
     .prefault({}),
+  derive: deriveList,
 })
 
 export interface LoadedProfiles {
@@ -116,6 +138,7 @@ export function loadProfiles(dir: string): LoadedProfiles {
       description: v.description,
       metrics: v.metrics,
       payload: { fields: v.payload.fields, units: v.payload.units },
+      derive: v.derive,
     })
   }
   return { profiles, problems }

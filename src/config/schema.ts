@@ -4,9 +4,12 @@
  */
 import { hostname } from 'node:os'
 import { z } from 'zod'
-import { METRICS } from '../gateway/reading.js'
+import { deviceTemplateProblem } from '../gateway/device-template.js'
+import { timeZoneProblem } from '../gateway/local-time.js'
+import { PRESET_NAMES, presetsNamed } from '../gateway/presets/index.js'
 import { topicPatternProblem } from '../gateway/topic-pattern.js'
-import { HUMIDITY_UNITS, PRESSURE_UNITS, TEMPERATURE_UNITS } from '../gateway/units.js'
+import { closest } from './problems.js'
+import { deriveList, metricName, unitChoice } from './profiles.js'
 
 const int = (min: number, max: number) => {
   const error = `expected an integer ${min}..${max}`
@@ -16,7 +19,7 @@ const nonNegative = z.number().min(0, { error: 'expected a number ≥ 0' })
 const positive = z.number().gt(0, { error: 'expected a number > 0' })
 const text = z.string().min(1, { error: 'expected a non-empty string' })
 const port = int(1, 65535)
-const metric = z.enum(METRICS)
+const metric = metricName
 const severity = z.enum(['warning', 'critical'])
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/
@@ -100,58 +103,72 @@ const externalBroker = z.strictObject({
   keyFile: text.optional(),
 })
 
-const fields = z.strictObject({
-  temperature: text.optional(),
-  humidity: text.optional(),
-  pressure: text.optional(),
-  timestamp: text.optional(),
-  messageId: text.optional(),
-})
-
-const units = z.strictObject({
-  temperature: z.enum(TEMPERATURE_UNITS).optional(),
-  humidity: z.enum(HUMIDITY_UNITS).optional(),
-  pressure: z.enum(PRESSURE_UNITS).optional(),
-})
+/** Metric -> JSON field path, plus `timestamp` and `messageId`. */
+const fields = z.record(z.string().min(1), text)
 
 const sensorTopic = z
   .strictObject({
-    pattern: text,
+    preset: z.string().optional(),
+    pattern: text.optional(),
     format: z.enum(['json', 'number']).default('json'),
     metric: metric.optional(),
     fields: fields.optional(),
-    units: units.optional(),
+    units: unitChoice.optional(),
+    device: text.optional(),
+    timezone: text.optional(),
+    sensors: z.record(z.string().min(1), metric).optional(),
   })
   .superRefine((t, ctx) => {
-    const problem = topicPatternProblem(t.pattern)
-    if (problem !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['pattern'],
-        message: `must be a valid pattern: ${problem}`,
-      })
-    const hasMetric = t.pattern.split('/').includes('{metric}')
-    if (t.format === 'number' && !hasMetric && t.metric === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['metric'],
-        message: 'must be set for a number topic without a {metric} segment',
-      })
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message })
+    const presets = t.preset === undefined ? undefined : presetsNamed(t.preset)
+    if (t.preset !== undefined && presets === undefined) {
+      const guess = closest(t.preset, PRESET_NAMES)
+      issue(
+        'preset',
+        `unknown preset "${t.preset}"${guess === undefined ? '' : `, did you mean "${guess}"?`} (known: ${PRESET_NAMES.join(', ')})`,
+      )
     }
-    if (t.format === 'json' && (hasMetric || t.metric !== undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['format'],
-        message: 'must be number for a topic with {metric} or metric:',
-      })
+    if (presets !== undefined && presets.length > 1 && t.pattern !== undefined)
+      issue(
+        'pattern',
+        `preset ${t.preset} has ${presets.length} patterns (${presets.map((p) => p.name).join(', ')}); set pattern: on one of those instead`,
+      )
+    if (t.preset === undefined && t.pattern === undefined)
+      issue(
+        'pattern',
+        'must be set (a topic pattern such as sensors/{device}/telemetry) or name a preset',
+      )
+    if (t.preset !== undefined && t.fields !== undefined)
+      issue('fields', 'a preset reads its own fields; use a topic without preset: to name fields')
+    if (t.sensors !== undefined && t.preset !== 'esphome')
+      issue('sensors', 'is only read by the esphome preset')
+    if (t.device !== undefined) {
+      const p = deviceTemplateProblem(t.device)
+      if (p !== undefined) issue('device', p)
     }
+    if (t.timezone !== undefined) {
+      const p = timeZoneProblem(t.timezone)
+      if (p !== undefined) issue('timezone', p)
+    }
+    const preset = presets?.[0]
+    const pattern = t.pattern ?? preset?.pattern
+    if (pattern === undefined || (presets !== undefined && presets.length > 1)) return
+    const problem = topicPatternProblem(pattern, {
+      deviceRequired: t.device === undefined && preset?.deviceFromPayload !== true,
+    })
+    if (problem !== undefined) issue('pattern', `must be a valid pattern: ${problem}`)
+    if (preset !== undefined) return
+    const hasMetric = pattern.split('/').includes('{metric}')
+    if (t.format === 'number' && !hasMetric && t.metric === undefined)
+      issue('metric', 'must be set for a number topic without a {metric} segment')
+    if (t.format === 'json' && (hasMetric || t.metric !== undefined))
+      issue('format', 'must be number for a topic with {metric} or metric:')
+    if (t.format === 'number' && t.device !== undefined)
+      issue('device', 'needs a JSON topic (a plain number carries no fields to name the device)')
   })
 
-const calibration = z.strictObject({
-  temperature: z.number().optional(),
-  humidity: z.number().optional(),
-  pressure: z.number().optional(),
-})
+const calibration = z.record(metricName, z.number())
 
 const ruleOverride = z.strictObject({
   enabled: z.boolean().optional(),
@@ -170,9 +187,22 @@ const device = z.strictObject({
   profile: text.default('generic'),
   name: text.optional(),
   location: text.optional(),
-  calibration: calibration.prefault({}),
+  calibration: calibration.default({}),
   rules: z.record(z.string(), ruleOverride).default({}),
+  derive: deriveList.optional(),
 })
+
+/** A metric the config adds: its unit label, and a range for the generic profile. */
+const metricDeclaration = z
+  .strictObject({
+    unit: z.string().min(1).max(16),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    resolution: positive.optional(),
+  })
+  .refine((d) => d.min === undefined || d.max === undefined || d.min < d.max, {
+    error: 'must have min below max',
+  })
 
 const KIND_KEYS = ['high', 'low', 'ratePerMinute', 'staleSeconds'] as const
 
@@ -211,7 +241,7 @@ const rule = z
       ctx.addIssue({
         code: 'custom',
         path: ['metric'],
-        message: `must be set for a ${kinds[0]} rule (temperature, humidity or pressure)`,
+        message: `must be set for a ${kinds[0]} rule (temperature, humidity, co2, or any metric)`,
       })
     }
   })
@@ -316,6 +346,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   profilesDir: text.optional(),
+  metrics: z.record(metricName, metricDeclaration).default({}),
   devices: z.array(device).default([]),
   unknownDevices: z
     .strictObject({

@@ -48,8 +48,10 @@ interface DeviceRules {
   readonly device: string
   readonly rules: readonly ResolvedRule[]
   readonly states: readonly RuleState[]
-  /** Indexes of the rules a reading of each metric feeds. */
-  readonly byMetric: Readonly<Record<Metric, readonly number[]>>
+  /** Indexes of the rules a reading of each metric feeds (metrics without rules: absent). */
+  readonly byMetric: ReadonlyMap<Metric, readonly number[]>
+  /** Stale rules without a metric: any reading of the device feeds them. */
+  readonly anyMetric: readonly number[]
   readonly staleIdx: readonly number[]
 }
 
@@ -74,7 +76,7 @@ export class AlertRules {
     const d = this.#forDevice(reading.device, reading.receivedAt)
     if (d === undefined) return NONE
     let out: AlertEvent[] | undefined
-    for (const i of d.byMetric[reading.metric]) {
+    for (const i of d.byMetric.get(reading.metric) ?? d.anyMetric) {
       const rule = d.rules[i]!
       const s = d.states[i]!
       const ev =
@@ -158,19 +160,24 @@ export class AlertRules {
       s.lastSeen = now
       return s
     })
-    const idx = (m: Metric) =>
-      rules.flatMap((r, i) =>
-        r.metric === m || (r.kind === 'stale' && r.metric === undefined) ? [i] : [],
+    const anyMetric = rules.flatMap((r, i) =>
+      r.kind === 'stale' && r.metric === undefined ? [i] : [],
+    )
+    const byMetric = new Map<Metric, number[]>()
+    for (const m of new Set(rules.flatMap((r) => (r.metric === undefined ? [] : [r.metric])))) {
+      byMetric.set(
+        m,
+        rules.flatMap((r, i) =>
+          r.metric === m || (r.kind === 'stale' && r.metric === undefined) ? [i] : [],
+        ),
       )
+    }
     const d: DeviceRules = {
       device: entry.id,
       rules,
       states,
-      byMetric: {
-        temperature: idx('temperature'),
-        humidity: idx('humidity'),
-        pressure: idx('pressure'),
-      },
+      byMetric,
+      anyMetric,
       staleIdx: rules.flatMap((r, i) => (r.kind === 'stale' ? [i] : [])),
     }
     this.#state.set(entry.id, d)

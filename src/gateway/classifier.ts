@@ -6,7 +6,7 @@
 import type { DeviceDirectory } from './device-directory.js'
 import type { DeadLetter, DeadLetterReason, Reading } from './reading.js'
 import type { ParsedMessage } from './reading-parser.js'
-import { UNIT_LABEL } from './units.js'
+import { unitLabel } from './units.js'
 
 export interface TimestampLimits {
   /** A sensor timestamp more than this ahead of the receive time is refused. */
@@ -62,7 +62,7 @@ export class Classifier {
       return { reason: 'non-finite', detail: `${reading.metric}: ${value} is not a finite number` }
     }
     if (value < spec.min || value > spec.max) {
-      const unit = UNIT_LABEL[reading.metric]
+      const unit = spec.unit ?? unitLabel(reading.metric)
       return {
         reason: 'out-of-range',
         detail: `${reading.metric}: ${round(value)} is outside ${entry.profile.name}'s range ${spec.min}..${spec.max} ${unit}`,

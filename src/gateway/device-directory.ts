@@ -3,6 +3,7 @@ import { ERR } from '../errors.js'
  * The devices the gateway knows: each configured device with its profile, calibration
  * and rule overrides, plus the policy for devices nobody configured.
  */
+import type { DerivedMetric } from './derived.js'
 import type { DeviceProfile } from './profile.js'
 import type { Metric } from './reading.js'
 import type { RuleOverride } from './rule-spec.js'
@@ -13,8 +14,10 @@ export interface DeviceConfig {
   readonly name?: string | undefined
   readonly location?: string | undefined
   /** Added to the converted value before validation, canonical unit. */
-  readonly calibration: Readonly<Partial<Record<Metric, number>>>
+  readonly calibration: Readonly<Record<Metric, number>>
   readonly rules: Readonly<Record<string, RuleOverride>>
+  /** Derived metrics for this device, in addition to its profile's. */
+  readonly derive?: readonly DerivedMetric[] | undefined
 }
 
 export interface UnknownDevicePolicy {
@@ -30,7 +33,9 @@ export interface DeviceEntry {
   readonly name: string
   readonly location: string | undefined
   readonly profile: DeviceProfile
-  readonly calibration: Readonly<Partial<Record<Metric, number>>>
+  readonly calibration: Readonly<Record<Metric, number>>
+  /** Derived metrics computed for this device (profile's and device's own). */
+  readonly derive: readonly DerivedMetric[]
   readonly ruleOverrides: Readonly<Record<string, RuleOverride>>
   /** False for an unknown device accepted with the default profile. */
   readonly known: boolean
@@ -64,6 +69,7 @@ export class DeviceDirectory {
         location: d.location,
         profile,
         calibration: d.calibration,
+        derive: [...new Set([...profile.derive, ...(d.derive ?? [])])],
         ruleOverrides: d.rules,
         known: true,
       }
@@ -91,6 +97,7 @@ export class DeviceDirectory {
       location: undefined,
       profile,
       calibration: {},
+      derive: profile.derive,
       ruleOverrides: {},
       known: false,
     }

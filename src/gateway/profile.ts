@@ -2,6 +2,8 @@
  * Device profiles: what a sensor model measures, its physical range per metric and the
  * payload shape it publishes by default. Loaded from `devices/*.yaml` by the config.
  */
+
+import type { DerivedMetric } from './derived.js'
 import type { Metric } from './reading.js'
 import type { PayloadFields, UnitChoice } from './units.js'
 
@@ -13,23 +15,25 @@ export interface MetricSpec {
   readonly resolution?: number | undefined
   /** Typical accuracy, canonical unit (informational). */
   readonly accuracy?: number | undefined
+  /** Unit label of a metric floxgate does not know built in (e.g. `ppb`). */
+  readonly unit?: string | undefined
 }
 
 export interface DeviceProfile {
   readonly id: string
   readonly name: string
   readonly description?: string | undefined
-  readonly metrics: Readonly<Partial<Record<Metric, MetricSpec>>>
+  readonly metrics: Readonly<Record<Metric, MetricSpec>>
   /** Default JSON field names and units; a sensor topic's own settings take precedence. */
   readonly payload: {
-    readonly fields: Readonly<Partial<PayloadFields>>
-    readonly units: Readonly<Partial<UnitChoice>>
+    readonly fields: PayloadFields
+    readonly units: UnitChoice
   }
+  /** Derived metrics computed for devices of this profile (derived.ts). */
+  readonly derive: readonly DerivedMetric[]
 }
 
-/** The metrics a profile measures, in a stable order. */
+/** The metrics a profile measures, in the profile's order. */
 export function profileMetrics(profile: DeviceProfile): Metric[] {
-  return (['temperature', 'humidity', 'pressure'] as const).filter(
-    (m) => profile.metrics[m] !== undefined,
-  )
+  return Object.keys(profile.metrics)
 }

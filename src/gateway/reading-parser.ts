@@ -10,35 +10,55 @@
  * - Only the fields of metrics the device's profile measures are read; others are ignored.
  *   An object with none of them is `missing-field`.
  * - A bad timestamp refuses the whole message (`bad-timestamp`).
+ * - Field paths may be nested (`AM2301.Temperature`); a topic may take its device id from
+ *   payload fields (`device: "{model}-{id}"`) and read zone-less local times in a declared
+ *   `timezone:`. A topic naming a preset is read by that preset (presets/, preset-reader.ts).
  */
 import type { DeviceDirectory, DeviceEntry } from './device-directory.js'
-import { type DeviceProfile, profileMetrics } from './profile.js'
+import { compileDeviceTemplate, type DeviceTemplate } from './device-template.js'
+import { type FieldPath, fieldPath, readPath } from './field-path.js'
+import { isLocalDateTime, parseLocalTime, type ZoneOffset, zoneOffset } from './local-time.js'
 import {
-  type DeadLetter,
-  type DeadLetterReason,
-  isMetric,
-  type Metric,
-  type Reading,
-} from './reading.js'
+  clip,
+  describe,
+  JsonRefusal,
+  parseJsonObject,
+  refuse,
+  refuseJson,
+} from './payload-refusal.js'
+import { readPreset } from './preset-reader.js'
+import { presetsNamed } from './presets/index.js'
+import type { Preset } from './presets/preset.js'
+import { type DeviceProfile, profileMetrics } from './profile.js'
+import type { DeadLetter, DeadLetterReason, Metric, Reading } from './reading.js'
 import { parseTimestamp } from './timestamp.js'
 import { TopicPattern } from './topic-pattern.js'
 import {
-  CANONICAL_UNITS,
   type Conversion,
-  conversionTo,
-  DEFAULT_FIELDS,
+  DEFAULT_MESSAGE_ID_FIELD,
+  DEFAULT_TIMESTAMP_FIELD,
+  metricConversion,
   type PayloadFields,
   type UnitChoice,
 } from './units.js'
 
 export interface SensorTopicConfig {
-  readonly pattern: string
+  /** A preset name (presets/index.ts); its pattern unless `pattern` overrides it. */
+  readonly preset?: string | undefined
+  /** Required without a preset (the config schema checks). */
+  readonly pattern?: string | undefined
   readonly format: 'json' | 'number'
   /** The metric of a number topic without a `{metric}` segment. */
   readonly metric?: Metric | undefined
-  /** JSON field names; missing ones come from the device profile, then the defaults. */
-  readonly fields?: Readonly<Partial<PayloadFields>> | undefined
-  readonly units?: Readonly<Partial<UnitChoice>> | undefined
+  /** JSON field paths; missing ones come from the device profile, then the metric name. */
+  readonly fields?: PayloadFields | undefined
+  readonly units?: UnitChoice | undefined
+  /** Device id from payload fields, e.g. `{model}-{id}`. */
+  readonly device?: string | undefined
+  /** Zone of zone-less local timestamps (IANA name, UTC or +hh:mm). */
+  readonly timezone?: string | undefined
+  /** ESPHome: object id -> metric (or `ignore`). */
+  readonly sensors?: Readonly<Record<string, string>> | undefined
 }
 
 export interface ReadingParserOptions {
@@ -58,24 +78,30 @@ export interface ParsedMessage {
 interface FieldPlan {
   readonly metric: Metric
   readonly field: string
+  /** Set for a nested path (`AM2301.Temperature`); a flat field is read directly. */
+  readonly path: FieldPath | undefined
   readonly convert: Conversion
 }
 
 interface JsonPlan {
   readonly metrics: readonly FieldPlan[]
   readonly timestampField: string
+  readonly timestampPath: FieldPath | undefined
   readonly messageIdField: string
+  readonly messageIdPath: FieldPath | undefined
   readonly expected: string
 }
 
-interface CompiledTopic {
+export interface CompiledTopic {
   readonly pattern: TopicPattern
   readonly config: SensorTopicConfig
+  readonly preset: Preset | undefined
+  readonly deviceTemplate: DeviceTemplate | undefined
+  readonly zone: ZoneOffset | undefined
   readonly plans: Map<DeviceProfile, JsonPlan>
   readonly conversions: Map<string, Conversion>
 }
 
-const DETAIL_VALUE_CHARS = 40
 const STRICT_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
 const NON_FINITE = /^\s*[+-]?(nan|inf|infinity)\s*$/i
 
@@ -87,12 +113,7 @@ export class ReadingParser {
   constructor(opts: ReadingParserOptions) {
     this.#devices = opts.devices
     this.#maxPayloadBytes = opts.maxPayloadBytes
-    this.#topics = opts.topics.map((config) => ({
-      pattern: new TopicPattern(config.pattern),
-      config,
-      plans: new Map(),
-      conversions: new Map(),
-    }))
+    this.#topics = opts.topics.flatMap((config) => compileTopic(config))
   }
 
   /** MQTT subscription filters covering every sensor topic pattern. */
@@ -113,7 +134,7 @@ export class ReadingParser {
         break
       }
     }
-    if (compiled === undefined || device === undefined) {
+    if (compiled === undefined) {
       return refuse(
         topic,
         payload,
@@ -132,6 +153,18 @@ export class ReadingParser {
         'payload-too-large',
         `payload of ${payload.length} bytes exceeds the limit of ${this.#maxPayloadBytes}`,
       )
+    }
+    if (compiled.preset !== undefined) {
+      return readPreset(compiled, compiled.preset, this.#devices, {
+        topic,
+        payload,
+        device,
+        segment: metricSegment,
+        receivedAt,
+      })
+    }
+    if (device === undefined || compiled.deviceTemplate !== undefined) {
+      return this.#parseJsonForPayloadDevice(compiled, topic, payload, receivedAt)
     }
     const entry = this.#devices.resolve(device)
     if (entry === undefined) {
@@ -163,24 +196,14 @@ export class ReadingParser {
   ): ParsedMessage {
     const device = entry.id
     const metric = metricSegment ?? t.config.metric
-    if (metric === undefined || !isMetric(metric)) {
+    if (metric === undefined || !Object.hasOwn(entry.profile.metrics, metric)) {
       return refuse(
         topic,
         payload,
         device,
         receivedAt,
         'unknown-metric',
-        `"${clip(String(metric))}" is not a metric (expected temperature, humidity or pressure)`,
-      )
-    }
-    if (entry.profile.metrics[metric] === undefined) {
-      return refuse(
-        topic,
-        payload,
-        device,
-        receivedAt,
-        'unknown-metric',
-        `profile ${entry.profile.id} does not measure ${metric}`,
+        `profile ${entry.profile.id} does not measure "${clip(String(metric))}" (it measures ${profileMetrics(entry.profile).join(', ')})`,
       )
     }
     const text = payload.toString('utf8')
@@ -210,9 +233,7 @@ export class ReadingParser {
     }
     let convert = t.conversions.get(metric)
     if (convert === undefined) {
-      const unit =
-        t.config.units?.[metric] ?? entry.profile.payload.units[metric] ?? CANONICAL_UNITS[metric]
-      convert = conversionTo(metric, unit)
+      convert = metricConversion(metric, t.config.units?.[metric], entry.profile)
       t.conversions.set(metric, convert)
     }
     const reading: Reading = {
@@ -226,32 +247,57 @@ export class ReadingParser {
     return { device, readings: [reading], deadLetters: [] }
   }
 
+  /** A JSON topic whose device id is in the payload (`device:` template). */
+  #parseJsonForPayloadDevice(
+    t: CompiledTopic,
+    topic: string,
+    payload: Buffer,
+    receivedAt: number,
+  ): ParsedMessage {
+    const obj = parseJsonObject(payload)
+    if (obj instanceof JsonRefusal) return refuseJson(obj, topic, payload, undefined, receivedAt)
+    const template = t.deviceTemplate
+    const device = template?.fill(obj)
+    if (template === undefined || typeof device !== 'string') {
+      return refuse(
+        topic,
+        payload,
+        undefined,
+        receivedAt,
+        'missing-field',
+        `device: the field "${typeof device === 'object' ? device.missing : '?'}" of the device id template "${template?.source ?? ''}" is missing or not a string or number`,
+      )
+    }
+    const entry = this.#devices.resolve(device)
+    if (entry === undefined) {
+      return refuse(
+        topic,
+        payload,
+        device,
+        receivedAt,
+        'unknown-device',
+        this.#devices.refusal(device),
+      )
+    }
+    return this.#parseJson(t, entry, topic, payload, receivedAt, obj)
+  }
+
   #parseJson(
     t: CompiledTopic,
     entry: DeviceEntry,
     topic: string,
     payload: Buffer,
     receivedAt: number,
+    parsed?: Record<string, unknown>,
   ): ParsedMessage {
     const device = entry.id
-    let obj: unknown
-    try {
-      obj = JSON.parse(payload.toString('utf8'))
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err)
-      return refuse(topic, payload, device, receivedAt, 'not-json', `not JSON: ${clip(why, 80)}`)
+    let fields: Record<string, unknown>
+    if (parsed !== undefined) fields = parsed
+    else {
+      const obj = parseJsonObject(payload)
+      if (obj instanceof JsonRefusal) return refuseJson(obj, topic, payload, device, receivedAt)
+      fields = obj
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      return refuse(
-        topic,
-        payload,
-        device,
-        receivedAt,
-        'not-an-object',
-        `expected a JSON object, got ${kindOf(obj)}`,
-      )
-    }
-    const fields = obj as Record<string, unknown>
     let plan = t.plans.get(entry.profile)
     if (plan === undefined) {
       plan = compilePlan(t.config, entry.profile)
@@ -260,9 +306,14 @@ export class ReadingParser {
 
     let ts = receivedAt
     let tsFromReceive = true
-    const rawTs = fields[plan.timestampField]
+    const rawTs =
+      plan.timestampPath === undefined
+        ? fields[plan.timestampField]
+        : readPath(fields, plan.timestampPath)
     if (rawTs !== undefined && rawTs !== null) {
       ts = parseTimestamp(rawTs)
+      if (Number.isNaN(ts) && t.zone !== undefined && typeof rawTs === 'string')
+        ts = isLocalDateTime(rawTs) ? parseLocalTime(rawTs, t.zone) : Number.NaN
       if (Number.isNaN(ts)) {
         return refuse(
           topic,
@@ -270,19 +321,22 @@ export class ReadingParser {
           device,
           receivedAt,
           'bad-timestamp',
-          `${plan.timestampField}: ${describe(rawTs)} is not epoch s/ms or ISO 8601 with a zone`,
+          `${plan.timestampField}: ${describe(rawTs)} is not epoch s/ms or ISO 8601 with a zone${t.zone === undefined ? '' : ' or a local time'}`,
         )
       }
       tsFromReceive = false
     }
-    const rawId = fields[plan.messageIdField]
+    const rawId =
+      plan.messageIdPath === undefined
+        ? fields[plan.messageIdField]
+        : readPath(fields, plan.messageIdPath)
     const messageId =
       typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : undefined
 
     const readings: Reading[] = []
     let deadLetters: DeadLetter[] | undefined
     for (const f of plan.metrics) {
-      const raw = fields[f.field]
+      const raw = f.path === undefined ? fields[f.field] : readPath(fields, f.path)
       if (raw === undefined) continue
       let reason: DeadLetterReason | undefined
       let detail = ''
@@ -322,57 +376,49 @@ export class ReadingParser {
   }
 }
 
+function compileTopic(config: SensorTopicConfig): CompiledTopic[] {
+  const presets: ReadonlyArray<Preset | undefined> =
+    config.preset === undefined ? [undefined] : (presetsNamed(config.preset) ?? [])
+  if (presets.length === 0) throw new TypeError(`unknown preset "${config.preset}"`)
+  const template = config.device === undefined ? undefined : compileDeviceTemplate(config.device)
+  return presets.map((preset) => {
+    const pattern = config.pattern ?? preset?.pattern
+    if (pattern === undefined) throw new TypeError('a sensor topic needs a pattern or a preset')
+    return {
+      pattern: new TopicPattern(pattern, {
+        deviceRequired: template === undefined && preset?.deviceFromPayload !== true,
+        multiLevelDevice: preset?.multiLevelDevice,
+      }),
+      config,
+      preset,
+      deviceTemplate: template,
+      zone: config.timezone === undefined ? undefined : zoneOffset(config.timezone),
+      plans: new Map(),
+      conversions: new Map(),
+    }
+  })
+}
+
 function compilePlan(config: SensorTopicConfig, profile: DeviceProfile): JsonPlan {
-  const field = (k: keyof PayloadFields): string =>
-    config.fields?.[k] ?? profile.payload.fields[k] ?? DEFAULT_FIELDS[k]
-  const metrics = profileMetrics(profile).map(
-    (metric): FieldPlan => ({
+  const field = (k: string, fallback: string): string =>
+    config.fields?.[k] ?? profile.payload.fields[k] ?? fallback
+  const metrics = profileMetrics(profile).map((metric): FieldPlan => {
+    const f = field(metric, metric)
+    return {
       metric,
-      field: field(metric),
-      convert: conversionTo(
-        metric,
-        config.units?.[metric] ?? profile.payload.units[metric] ?? CANONICAL_UNITS[metric],
-      ),
-    }),
-  )
+      field: f,
+      path: fieldPath(f),
+      convert: metricConversion(metric, config.units?.[metric], profile),
+    }
+  })
+  const timestampField = field('timestamp', DEFAULT_TIMESTAMP_FIELD)
+  const messageIdField = field('messageId', DEFAULT_MESSAGE_ID_FIELD)
   return {
     metrics,
-    timestampField: field('timestamp'),
-    messageIdField: field('messageId'),
+    timestampField,
+    timestampPath: fieldPath(timestampField),
+    messageIdField,
+    messageIdPath: fieldPath(messageIdField),
     expected: metrics.map((m) => `"${m.field}"`).join(', '),
   }
-}
-
-function refuse(
-  topic: string,
-  payload: Buffer,
-  device: string | undefined,
-  receivedAt: number,
-  reason: DeadLetterReason,
-  detail: string,
-): ParsedMessage {
-  return {
-    device,
-    readings: [],
-    deadLetters: [{ topic, payload, reason, detail, device, receivedAt }],
-  }
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'a JSON array'
-  if (typeof v === 'string') return `a string ${describe(v)}`
-  return `a ${typeof v}`
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(clip(v))
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'an array'
-  if (typeof v === 'object') return 'an object'
-  return clip(String(v))
-}
-
-function clip(s: string, max = DETAIL_VALUE_CHARS): string {
-  return s.length <= max ? s : `${s.slice(0, max)}…`
 }

@@ -1,20 +1,18 @@
 /**
  * The gateway's domain values. Everything past parsing speaks in these types, in
- * canonical units: temperature in degrees Celsius, humidity in % RH, pressure in hPa.
+ * canonical units (metrics.ts): temperature in degrees Celsius, humidity in % RH,
+ * pressure in hPa, battery in %, voltage in V, co2 in ppm, illuminance in lx, pm2_5 in
+ * µg/m³, and declared metrics in their declared unit.
  */
+import type { Metric } from './metrics.js'
 
-export const METRICS = ['temperature', 'humidity', 'pressure'] as const
-export type Metric = (typeof METRICS)[number]
-
-export function isMetric(s: string): s is Metric {
-  return (METRICS as readonly string[]).includes(s)
-}
+export type { Metric } from './metrics.js'
 
 /** One measured value of one device, after unit conversion and calibration. */
 export interface Reading {
   readonly device: string
   readonly metric: Metric
-  /** Canonical unit (°C, % RH, hPa). */
+  /** Canonical unit of the metric (°C, % RH, hPa, ...). */
   readonly value: number
   /**
    * Measurement time, ms since the epoch: the sensor's timestamp, or the receive time

@@ -1,63 +1,33 @@
 /**
- * Units sensors publish in, and their conversion to the canonical units of `Reading`
- * (°C, % RH, hPa).
+ * Payload field names and units as configured (per topic, per profile). Metric units and
+ * conversions themselves live in metrics.ts.
  */
-import type { Metric } from './reading.js'
+import { BUILTIN_METRICS, type Conversion, conversionTo } from './metrics.js'
+import type { DeviceProfile } from './profile.js'
 
-export const TEMPERATURE_UNITS = ['C', 'F', 'K'] as const
-export const HUMIDITY_UNITS = ['%'] as const
-export const PRESSURE_UNITS = ['hPa', 'Pa', 'kPa'] as const
+export { type Conversion, conversionTo, unitLabel, unitNames } from './metrics.js'
 
-export interface UnitChoice {
-  temperature: (typeof TEMPERATURE_UNITS)[number]
-  humidity: (typeof HUMIDITY_UNITS)[number]
-  pressure: (typeof PRESSURE_UNITS)[number]
-}
-
-/** JSON field names of a payload: one per metric, plus timestamp and message id. */
-export interface PayloadFields {
-  temperature: string
-  humidity: string
-  pressure: string
-  timestamp: string
-  messageId: string
-}
-
-export const DEFAULT_FIELDS: Readonly<PayloadFields> = {
-  temperature: 'temperature',
-  humidity: 'humidity',
-  pressure: 'pressure',
-  timestamp: 'ts',
-  messageId: 'id',
-}
-
-export const CANONICAL_UNITS: Readonly<UnitChoice> = {
-  temperature: 'C',
-  humidity: '%',
-  pressure: 'hPa',
-}
-
-/** Display form of the canonical unit, for messages. */
-export const UNIT_LABEL: Readonly<Record<Metric, string>> = {
-  temperature: '°C',
-  humidity: '% RH',
-  pressure: 'hPa',
-}
-
-export type Conversion = (value: number) => number
-
+/**
+ * JSON field paths of a payload: one per metric (`temperature`, or a nested path such as
+ * `AM2301.Temperature`), plus `timestamp` and `messageId`.
+ */
 const identity: Conversion = (v) => v
 
-/** A converter from `unit` to the canonical unit of `metric`. */
-export function conversionTo(metric: Metric, unit: string): Conversion {
-  if (metric === 'temperature') {
-    if (unit === 'F') return (v) => ((v - 32) * 5) / 9
-    if (unit === 'K') return (v) => v - 273.15
-    return identity
-  }
-  if (metric === 'pressure') {
-    if (unit === 'Pa') return (v) => v / 100
-    if (unit === 'kPa') return (v) => v * 10
-  }
-  return identity
+export type PayloadFields = Readonly<Record<string, string>>
+
+/** The unit each metric is published in, by metric name (`{ temperature: F }`). */
+export type UnitChoice = Readonly<Record<string, string>>
+
+/** Field names used when neither the topic nor the profile names one. */
+export const DEFAULT_TIMESTAMP_FIELD = 'ts'
+export const DEFAULT_MESSAGE_ID_FIELD = 'id'
+
+/** From `unit` (else the profile's, else canonical) to the metric's canonical unit. */
+export function metricConversion(
+  metric: string,
+  unit: string | undefined,
+  profile: DeviceProfile,
+): Conversion {
+  const u = unit ?? profile.payload.units[metric] ?? BUILTIN_METRICS[metric]?.canonical ?? ''
+  return conversionTo(metric, u) ?? identity
 }

@@ -251,10 +251,10 @@ broker:
       'devices[0].rules.colt: unknown rule "colt", did you mean "cold"? (line 6)',
       'devices[0].rules.cold.high: rule "cold" is a low rule: override low instead (line 7)',
       'devices[1].id: duplicate device id "a" (line 8)',
-      'devices[1].calibration.temprature: unknown key "temprature", did you mean "temperature"? (line 9)',
+      'devices[1].calibration.temprature: unknown metric "temprature", did you mean "temperature"?; declare it under metrics: or in a profile (line 9)',
       'rules[1]: must set one of high, low, ratePerMinute or staleSeconds (line 14)',
       'rules[2]: must set only one of high, low, ratePerMinute or staleSeconds (has high, low) (line 16)',
-      'rules[3].metric: must be set for a high rule (temperature, humidity or pressure) (line 20)',
+      'rules[3].metric: must be set for a high rule (temperature, humidity, co2, or any metric) (line 20)',
       'rules[4].staleSeconds: expected a number > 0, got 0 (line 23)',
       'broker.external.url: is required when broker.mode is external (line 25)',
     ])
@@ -279,7 +279,7 @@ alerts:
   topic: alerts/#
 `
     expect(problems(yaml)).toEqual([
-      'sensors.topics[0].pattern: must be a valid pattern: segment "+": use {device} or {metric} instead of MQTT wildcards (line 4)',
+      'sensors.topics[0].pattern: must be a valid pattern: expected a {device} segment (or device: to take the device id from the payload) (line 4)',
       'sensors.topics[1].format: must be number for a topic with {metric} or metric: (line 6)',
       'sensors.topics[2].metric: must be set for a number topic without a {metric} segment (line 7)',
       'broker.embedded.users[0].publish[0]: expected an MQTT topic filter ("+" as a whole level, "#" only as the last level), got "sensors/#/x" (line 14)',

@@ -18,7 +18,16 @@ describe('device profiles', () => {
     expect(metrics('sht31')).toEqual(['temperature', 'humidity'])
     expect(metrics('bme280')).toEqual(['temperature', 'humidity', 'pressure'])
     expect(metrics('ds18b20')).toEqual(['temperature'])
-    expect(metrics('generic')).toEqual(['temperature', 'humidity', 'pressure'])
+    expect(metrics('generic')).toEqual([
+      'temperature',
+      'humidity',
+      'pressure',
+      'battery',
+      'voltage',
+      'co2',
+      'illuminance',
+      'pm2_5',
+    ])
     expect(profiles.get('ds18b20')?.metrics.temperature).toEqual({
       min: -55,
       max: 125,
@@ -43,9 +52,8 @@ describe('device profiles', () => {
     const lines = problems.map((p) => p.message.replace(`${dir}/`, ''))
     expect(lines[0]).toMatch(/^syntax\.yaml:\d+:\d+: YAML syntax: /)
     expect(lines.slice(1)).toEqual([
-      'typo.yaml: metrics.temprature: unknown key "temprature", did you mean "temperature"?',
-      'typo.yaml: metrics: must list at least one of temperature, humidity, pressure',
-      'units.yaml: payload.units.temperature: expected one of C, F, K, got "R"',
+      'typo.yaml: metrics.temprature: unknown metric "temprature", did you mean "temperature"? (a new metric needs unit:)',
+      'units.yaml: payload.units.temperature: unknown unit "R" for temperature (known: C, F, K)',
     ])
   })
 

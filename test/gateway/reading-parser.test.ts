@@ -238,14 +238,14 @@ describe('ReadingParser + Classifier: the bad-payload table', () => {
       'sensors/gh-1/co2',
       '400',
       'unknown-metric',
-      /"co2" is not a metric/,
+      /profile dht22 does not measure "co2"/,
     ],
     [
       'a metric the profile lacks',
       'sensors/gh-1/pressure',
       '1000',
       'unknown-metric',
-      /does not measure pressure/,
+      /does not measure "pressure"/,
     ],
     ['1e308 on a number topic', 'sensors/gh-1/temperature', '1e308', 'out-of-range', /outside/],
   ]

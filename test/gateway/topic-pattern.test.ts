@@ -31,12 +31,32 @@ describe('TopicPattern', () => {
   })
 
   it('explains bad patterns', () => {
-    expect(topicPatternProblem('sensors/+/x')).toMatch(/wildcards/)
+    expect(topicPatternProblem('sensors/a+/{device}')).toMatch(/whole "\+" level/)
+    expect(topicPatternProblem('sensors/+/x')).toMatch(/expected a \{device\} segment/)
+    expect(topicPatternProblem('sensors/+/x', { deviceRequired: false })).toBeUndefined()
     expect(topicPatternProblem('sensors/dev-{device}')).toMatch(/whole segments/)
-    expect(topicPatternProblem('sensors/telemetry')).toMatch(/exactly one \{device\}/)
+    expect(topicPatternProblem('sensors/telemetry')).toMatch(/expected a \{device\}/)
+    expect(topicPatternProblem('{device}/{device}')).toMatch(/at most one \{device\}/)
     expect(topicPatternProblem('sensors//{device}')).toMatch(/empty segment/)
     expect(topicPatternProblem('sensors/{device}/{metric}')).toBeUndefined()
     expect(() => new TopicPattern('a/{metric}')).toThrow(/device/)
+  })
+
+  it('matches "+" levels, {sensor} segments and a multi-level last {device}', () => {
+    const rtl = new TopicPattern('rtl_433/+/events', { deviceRequired: false })
+    expect(rtl.subscription).toBe('rtl_433/+/events')
+    expect(rtl.match('rtl_433/pi/events')).toEqual({ device: undefined, metric: undefined })
+    expect(rtl.match('rtl_433/pi/devices')).toBeUndefined()
+    const esp = new TopicPattern('{device}/sensor/{sensor}/state')
+    expect(esp.match('node1/sensor/room_temperature/state')).toEqual({
+      device: 'node1',
+      metric: 'room_temperature',
+    })
+    const z2m = new TopicPattern('zigbee2mqtt/{device}', { multiLevelDevice: true })
+    expect(z2m.subscription).toBe('zigbee2mqtt/#')
+    expect(z2m.match('zigbee2mqtt/kitchen/fridge')?.device).toBe('kitchen/fridge')
+    expect(z2m.match('zigbee2mqtt/')).toBeUndefined()
+    expect(z2m.match('other/kitchen')).toBeUndefined()
   })
 
   it('fills output topic templates, leaving unknown placeholders', () => {
