@@ -182,8 +182,14 @@ const ruleOverride = z.strictObject({
   severity: severity.optional(),
 })
 
+/** Device ids also allow "/" and spaces: Zigbee2MQTT friendly names such as `kitchen/aqara`. */
+const deviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/ -]*$/, {
+  error:
+    'expected letters, digits, ".", "_", ":", "/", "-" or spaces, starting with a letter or digit',
+})
+
 const device = z.strictObject({
-  id,
+  id: deviceId,
   profile: text.default('generic'),
   name: text.optional(),
   location: text.optional(),

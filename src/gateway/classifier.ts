@@ -3,6 +3,7 @@
  * value within the device profile's physical range, and a timestamp within the allowed
  * skew. Valid readings go on to rules, store and aggregation; the rest become dead letters.
  */
+import { DerivedReadings } from './derived-readings.js'
 import type { DeviceDirectory } from './device-directory.js'
 import type { DeadLetter, DeadLetterReason, Reading } from './reading.js'
 import type { ParsedMessage } from './reading-parser.js'
@@ -36,6 +37,7 @@ export class Classifier {
   readonly #devices: DeviceDirectory
   readonly #maxFutureMs: number
   readonly #maxPastMs: number
+  readonly #derived = new DerivedReadings()
 
   constructor(opts: ClassifierOptions) {
     this.#devices = opts.devices
@@ -104,6 +106,18 @@ export class Classifier {
         })
       } else {
         readings.push(out)
+      }
+    }
+    // Derived metrics come from valid, calibrated values only, after the message's own.
+    const first = readings[0]
+    if (first !== undefined) {
+      let several = false
+      for (const r of readings) if (r.device !== first.device) several = true
+      const ids = several ? [...new Set(readings.map((r) => r.device))] : [first.device]
+      for (const id of ids) {
+        const entry = this.#devices.resolve(id)
+        if (entry !== undefined && entry.derive.length > 0)
+          readings.push(...this.#derived.add(entry, readings))
       }
     }
     return { readings, deadLetters }

@@ -105,7 +105,7 @@ export class SampleList {
     this.bad.push({
       reason: typeof raw === 'number' ? 'non-finite' : 'not-a-number',
       field,
-      detail: `${field}: ${describe(raw)} is not a finite JSON number`,
+      detail: `${describe(raw)} is not a finite JSON number`,
     })
   }
 
@@ -131,7 +131,7 @@ export function plainNumber(text: string, field: string): number | BadField {
   return {
     reason: STRICT_NUMBER.test(text) ? 'non-finite' : 'not-a-number',
     field,
-    detail: `${field}: ${describe(text.trim())} is not a plain finite number`,
+    detail: `${describe(text.trim())} is not a plain finite number`,
   }
 }
 
