@@ -132,7 +132,7 @@ const sensorTopic = z
     if (presets !== undefined && presets.length > 1 && t.pattern !== undefined)
       issue(
         'pattern',
-        `preset ${t.preset} has ${presets.length} patterns (${presets.map((p) => p.name).join(', ')}); set pattern: on one of those instead`,
+        `must not be set for preset ${t.preset}, which has ${presets.length} patterns (${presets.map((p) => p.name).join(', ')}); set pattern: on one of those instead`,
       )
     if (t.preset === undefined && t.pattern === undefined)
       issue(
@@ -140,9 +140,12 @@ const sensorTopic = z
         'must be set (a topic pattern such as sensors/{device}/telemetry) or name a preset',
       )
     if (t.preset !== undefined && t.fields !== undefined)
-      issue('fields', 'a preset reads its own fields; use a topic without preset: to name fields')
+      issue(
+        'fields',
+        'must not be set with a preset (it reads its own fields); use a topic without preset: to name fields',
+      )
     if (t.sensors !== undefined && t.preset !== 'esphome')
-      issue('sensors', 'is only read by the esphome preset')
+      issue('sensors', 'must only be set with preset: esphome (no other preset reads it)')
     if (t.device !== undefined) {
       const p = deviceTemplateProblem(t.device)
       if (p !== undefined) issue('device', p)

@@ -17,7 +17,9 @@ const PLACEHOLDER = /\{([^{}]+)\}/g
 
 /** Why `template` is not a usable device id template, or undefined. */
 export function deviceTemplateProblem(template: string): string | undefined {
-  return /\{[^{}]+\}/.test(template) ? undefined : 'expected at least one {field} placeholder'
+  return /\{[^{}]+\}/.test(template)
+    ? undefined
+    : 'must hold at least one {field} placeholder, e.g. "{model}-{id}"'
 }
 
 export function compileDeviceTemplate(source: string): DeviceTemplate {

@@ -260,6 +260,39 @@ broker:
     ])
   })
 
+  it('explains an unknown preset with the known ones, and checks preset settings', () => {
+    const yaml = `
+sensors:
+  topics:
+    - preset: tasmot
+    - preset: shelly
+      pattern: x/{device}/y
+    - preset: rtl_433
+      timezone: Mars/Olympus
+    - preset: zigbee2mqtt
+      fields: { temperature: temp }
+    - pattern: radio/+/events
+      device: model
+metrics:
+  radon: { unit: Bq/m³, min: 0, max: 10000 }
+rules:
+  - id: radon-high
+    metric: radon
+    high: 300
+  - id: typo
+    metric: co3
+    high: 1
+`
+    expect(problems(yaml)).toEqual([
+      'sensors.topics[0].preset: unknown preset "tasmot", did you mean "tasmota"? (known: tasmota, zigbee2mqtt, esphome, shelly, shelly-gen1, shelly-gen2, rtl_433, openmqttgateway) (line 4)',
+      'sensors.topics[1].pattern: must not be set for preset shelly, which has 2 patterns (shelly-gen1, shelly-gen2); set pattern: on one of those instead (line 6)',
+      'sensors.topics[2].timezone: unknown time zone "Mars/Olympus" (expected an IANA name such as Europe/Berlin, UTC, or an offset such as +01:00) (line 8)',
+      'sensors.topics[3].fields: must not be set with a preset (it reads its own fields); use a topic without preset: to name fields (line 10)',
+      'sensors.topics[4].device: must hold at least one {field} placeholder, e.g. "{model}-{id}" (line 12)',
+      'rules[1].metric: unknown metric "co3", did you mean "co2"?; declare it under metrics: or in a profile (line 20)',
+    ])
+  })
+
   it('checks sensor topic patterns and filters', () => {
     const yaml = `
 sensors:
