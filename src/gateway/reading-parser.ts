@@ -14,6 +14,7 @@
  *   payload fields (`device: "{model}-{id}"`) and read zone-less local times in a declared
  *   `timezone:`. A topic naming a preset is read by that preset (presets/, preset-reader.ts).
  */
+import { ERR } from '../errors.js'
 import type { DeviceDirectory, DeviceEntry } from './device-directory.js'
 import { compileDeviceTemplate, type DeviceTemplate } from './device-template.js'
 import { type FieldPath, fieldPath, readPath } from './field-path.js'
@@ -379,11 +380,13 @@ export class ReadingParser {
 function compileTopic(config: SensorTopicConfig): CompiledTopic[] {
   const presets: ReadonlyArray<Preset | undefined> =
     config.preset === undefined ? [undefined] : (presetsNamed(config.preset) ?? [])
-  if (presets.length === 0) throw new TypeError(`unknown preset "${config.preset}"`)
+  if (presets.length === 0)
+    throw ERR.GATEWAY_BAD_OPTION('sensors.topics[].preset', config.preset, 'a known preset name')
   const template = config.device === undefined ? undefined : compileDeviceTemplate(config.device)
   return presets.map((preset) => {
     const pattern = config.pattern ?? preset?.pattern
-    if (pattern === undefined) throw new TypeError('a sensor topic needs a pattern or a preset')
+    if (pattern === undefined)
+      throw ERR.GATEWAY_BAD_OPTION('sensors.topics[].pattern', pattern, 'a pattern or a preset')
     return {
       pattern: new TopicPattern(pattern, {
         deviceRequired: template === undefined && preset?.deviceFromPayload !== true,
