@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
-import { Forwarder, type ForwarderOptions } from '../src/uplink/index.js'
+import { Forwarder, type ForwarderOptions, Outbox } from '../src/uplink/index.js'
 import { VERSION } from '../src/version.js'
 
 export interface ReplayResult {
@@ -41,7 +41,11 @@ export async function replayBacklog(
 ): Promise<ReplayResult> {
   const count = db.prepare('SELECT count(*) AS n FROM outbox')
   const rows = (count.get() as { n: number }).n
-  const forwarder = new Forwarder(db, { gatewayId: 'bench', version: VERSION, ...options })
+  const forwarder = new Forwarder(new Outbox(db), {
+    gatewayId: 'bench',
+    version: VERSION,
+    ...options,
+  })
   const t0 = performance.now()
   forwarder.start()
   const deadline = Date.now() + timeoutMs

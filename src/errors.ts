@@ -151,6 +151,11 @@ export const ERR = {
     (seconds: number) =>
       `no PUBACK from the upstream for ${seconds} s: reconnecting and resending from the outbox (check the upstream broker's load and the link)`,
   ),
+  UPLINK_NO_ANSWER: define(
+    'FLX_ERR_UPLINK_NO_ANSWER',
+    (seconds: number) =>
+      `no HTTP answer from the upstream for ${seconds} s: reconnecting and resending from the outbox (check the upstream server's load and the link)`,
+  ),
   UPLINK_NO_OUTBOX: define(
     'FLX_ERR_UPLINK_NO_OUTBOX',
     (reason: string) =>

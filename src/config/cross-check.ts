@@ -41,6 +41,15 @@ export function crossCheck(
       })
   }
 
+  // One list of uplinks: the old one-uplink section is its one-element shorthand.
+  if (root.uplink !== undefined && root.uplinks !== undefined) {
+    found.push({
+      path: ['uplinks'],
+      message:
+        'both uplink and uplinks are set: move the uplink section into uplinks as { id: default, ... }',
+    })
+  }
+
   // Rules: unique ids, known profiles in filters.
   const ruleKinds = new Map<string, string>()
   list(root.rules).forEach((r, i) => {

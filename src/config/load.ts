@@ -18,7 +18,7 @@ import {
   problemsFromIssue,
 } from './problems.js'
 import { builtinProfilesDir, loadProfiles } from './profiles.js'
-import { configSchema, type ParsedConfig } from './schema.js'
+import { configSchema, type ParsedConfig, type STREAMS } from './schema.js'
 import { readYaml, substituteEnv } from './yaml-source.js'
 
 type Embedded = ParsedConfig['broker']['embedded']
@@ -27,7 +27,15 @@ type Embedded = ParsedConfig['broker']['embedded']
 export type ConfigWarning = Warning
 
 /** The validated config with absolute paths, the loaded profiles and warnings to log. */
-export type Config = Omit<ParsedConfig, 'broker'> & {
+/** One uplink, normalized: `uplink:` becomes the one uplink with id `default`. */
+export type UplinkConfig = Omit<NonNullable<ParsedConfig['uplinks']>[number], 'streams'> & {
+  readonly streams: readonly (typeof STREAMS)[number][]
+  readonly clientId: string
+}
+
+export type Config = Omit<ParsedConfig, 'broker' | 'uplinks'> & {
+  /** Every configured uplink (enabled or not), `uplink:` included as id `default`. */
+  readonly uplinks: readonly UplinkConfig[]
   readonly broker: Omit<ParsedConfig['broker'], 'embedded'> & {
     readonly embedded: Omit<Embedded, 'allowAnonymous'> & { readonly allowAnonymous: boolean }
   }
@@ -226,10 +234,44 @@ function resolveConfig(
       caFile: opt(c.uplink.caFile),
       clientId: c.uplink.clientId ?? `floxgate-${c.gateway.id}`,
     },
+    uplinks: uplinkList(c).map((u) => ({
+      ...u,
+      topicPrefix: fillTopic(u.topicPrefix, gw),
+      caFile: opt(u.caFile),
+      clientId:
+        u.clientId ??
+        (c.uplink !== undefined ? `floxgate-${c.gateway.id}` : `floxgate-${c.gateway.id}-${u.id}`),
+      streams: u.streams ?? DEFAULT_STREAMS[u.kind],
+    })),
     profiles,
     source: { file, dir },
     warnings,
   }
+}
+
+/** What each kind forwards when `streams` is not set. */
+const DEFAULT_STREAMS: Record<UplinkConfig['kind'], UplinkConfig['streams']> = {
+  mqtt: ['aggregates', 'alerts'],
+  influxdb: ['readings', 'aggregates', 'alerts'],
+  thingsboard: ['readings', 'alerts'],
+}
+
+function uplinkList(c: ParsedConfig): NonNullable<ParsedConfig['uplinks']> {
+  if (c.uplinks !== undefined) return c.uplinks
+  if (c.uplink === undefined) return []
+  return [
+    {
+      ...c.uplink,
+      id: 'default',
+      kind: 'mqtt',
+      measurement: 'per-metric',
+      measurementName: 'floxgate',
+      batchSize: 500,
+      batchDelayMs: 1000,
+      gzip: true,
+      alertsAs: 'telemetry',
+    },
+  ]
 }
 
 function dedupe<T extends { path: PropertyKey[]; message: string }>(items: T[]): T[] {

@@ -326,6 +326,64 @@ const uplink = z.strictObject({
   inflight: int(1, 65535).default(64),
 })
 
+/** `kind: mqtt` and `kind: thingsboard` speak MQTT; `kind: influxdb` HTTP. */
+export const UPLINK_KINDS = ['mqtt', 'influxdb', 'thingsboard'] as const
+
+/** One entry of `uplinks:`. The old `uplink:` section is the same with id `default`. */
+const uplinkItem = uplink
+  .extend({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+      error: 'expected 1 to 64 letters, digits, "_" or "-"',
+    }),
+    kind: z.enum(UPLINK_KINDS).default('mqtt'),
+    url: text,
+    streams: z.array(z.enum(STREAMS)).optional(),
+    // influxdb
+    database: text.optional(),
+    retentionPolicy: text.optional(),
+    org: text.optional(),
+    bucket: text.optional(),
+    token: z.string().optional(),
+    measurement: z.enum(['per-metric', 'single']).default('per-metric'),
+    measurementName: text.default('floxgate'),
+    batchSize: int(1, 100_000).default(500),
+    batchDelayMs: int(0, 600_000).default(1000),
+    gzip: z.boolean().default(true),
+    // thingsboard
+    alertsAs: z.enum(['telemetry', 'attributes']).default('telemetry'),
+  })
+  .superRefine((u, ctx) => {
+    const http = /^https?:\/\/[^/]+/.test(u.url)
+    const mqtt = /^mqtts?:\/\/[^/]+/.test(u.url)
+    if (u.kind === 'influxdb' ? !http : !mqtt) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          u.kind === 'influxdb'
+            ? 'expected an http:// or https:// URL with a host (the InfluxDB server)'
+            : 'expected an mqtt:// or mqtts:// URL with a host',
+      })
+    }
+    if (u.kind === 'influxdb') {
+      const v2 = u.bucket !== undefined || u.org !== undefined || u.token !== undefined
+      if (v2 && (u.bucket === undefined || u.org === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [u.bucket === undefined ? 'bucket' : 'org'],
+          message: 'InfluxDB 2.x needs org, bucket and token',
+        })
+      }
+      if (!v2 && u.database === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['database'],
+          message: 'expected the InfluxDB 1.x database (or org, bucket and token for 2.x)',
+        })
+      }
+    }
+  })
+
 export const configSchema = z.strictObject({
   gateway: z
     .strictObject({
@@ -415,6 +473,17 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   uplink: uplink.optional(),
+  uplinks: z
+    .array(uplinkItem)
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>()
+      list.forEach((u, i) => {
+        if (seen.has(u.id))
+          ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `"${u.id}" is used twice` })
+        seen.add(u.id)
+      })
+    })
+    .optional(),
   http: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import type { Config } from '../config/load.js'
+import type { Config, UplinkConfig } from '../config/load.js'
 import type { EventRunResult } from '../engine/event/event-workflow.js'
 import { TimerEventSource } from '../engine/event/timer-source.js'
 import { ReadingIdentity } from '../gateway/reading-identity.js'
@@ -25,7 +25,6 @@ import { PipelineProgress } from '../ops/pipeline-progress.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
 import { openStore, type Store } from '../store/index.js'
 import type { Forwarder } from '../uplink/forwarder.js'
-import { VERSION } from '../version.js'
 import { type GatewayBroker, startBroker } from './broker-setup.js'
 import { buildGatewayParts, type GatewayParts } from './gateway-parts.js'
 import { buildGatewayWorkflow, type GatewayNodes } from './gateway-workflow.js'
@@ -63,7 +62,7 @@ export class Gateway {
     readonly store: Store,
     readonly broker: GatewayBroker,
     private readonly nodes: GatewayNodes,
-    readonly forwarder: Forwarder | undefined,
+    readonly forwarders: readonly Forwarder[],
     readonly notifier: Notifier,
     private readonly deps: GatewayDeps,
     /** Clock ticks getting through the workflow (the `pipeline` check). */
@@ -88,11 +87,14 @@ export class Gateway {
         if (c.duplicates > 0) deps.metrics.duplicates(c.duplicates)
         deps.metrics.commitSeconds(c.seconds)
       },
-      outbox: config.uplink && {
-        maxBytes: config.uplink.maxBufferMB * 1024 * 1024,
-        dropPolicy: config.uplink.dropPolicy,
-        ttlMs: config.uplink.ttlHours * 3_600_000,
-      },
+      // One queue per uplink, with its own cap, drop policy and TTL.
+      outboxes: enabledUplinks(config).map((u) => ({
+        id: u.id,
+        streams: u.streams,
+        maxBytes: u.maxBufferMB * 1024 * 1024,
+        dropPolicy: u.dropPolicy,
+        ttlMs: u.ttlHours * 3_600_000,
+      })),
     })
     let broker: GatewayBroker | undefined
     try {
@@ -106,9 +108,7 @@ export class Gateway {
         log.child({ part: 'broker' }),
         (r) => deps.metrics.refused(r),
       )
-      const forwarder = config.uplink?.enabled
-        ? await startForwarder(config, store, log)
-        : undefined
+      const forwarders = await startForwarders(config, store, log)
       const notifyLog = new RateLimitedLog(log.child({ part: 'notify' }), NOTIFY_LOG_MS)
       const notifier = new Notifier(store.database, {
         routing: NotifyRouting.fromConfig(config),
@@ -129,7 +129,7 @@ export class Gateway {
           () => progress.beat(),
         ),
         aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
-        store: new StoreNode(store, storeOptions(config, forwarder, notifier, undefined)),
+        store: new StoreNode(store, storeOptions(config, forwarders, notifier, undefined)),
       }
       const gw = new Gateway(
         config,
@@ -137,7 +137,7 @@ export class Gateway {
         store,
         broker,
         nodes,
-        forwarder,
+        forwarders,
         notifier,
         deps,
         progress,
@@ -145,7 +145,7 @@ export class Gateway {
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         bufferRows: () => store.outboxStats().rows,
-        uplinkSent: () => forwarder?.stats().acked ?? 0,
+        uplinkSent: () => forwarders.reduce((n, f) => n + f.stats().acked, 0),
         dropped: () => store.outboxStats().dropped,
         bufferBytes: () => store.fileBytes(),
         uplinkBacklogRows: () => store.outboxStats().rows,
@@ -220,7 +220,7 @@ export class Gateway {
       acceptUnknown: c.unknownDevices.policy === 'accept',
       active: this.parts.rules.activeAlerts(),
     })
-    this.nodes.store.replace(storeOptions(c, this.forwarder, this.notifier, this.ha))
+    this.nodes.store.replace(storeOptions(c, this.forwarders, this.notifier, this.ha))
   }
 
   /** The embedded broker keeps retained messages in memory: restore active alerts. */
@@ -249,9 +249,13 @@ export class Gateway {
         return h.ok ? healthy() : unhealthy(h.reason)
       },
       uplink: () => {
-        if (this.forwarder === undefined) return healthy('not configured')
-        const h = this.forwarder.health()
-        return h.ok ? healthy() : unhealthy(h.reason ?? 'unhealthy')
+        if (this.forwarders.length === 0) return healthy('not configured')
+        // One unhealthy uplink makes the check fail, and says which.
+        const bad = this.forwarders
+          .map((f) => ({ id: f.id, h: f.health() }))
+          .filter((x) => !x.h.ok)
+          .map((x) => (this.forwarders.length === 1 ? x.h.reason : `${x.id}: ${x.h.reason}`))
+        return bad.length === 0 ? healthy() : unhealthy(bad.join('; '))
       },
       disk: diskSpaceCheck(this.config.gateway.dataDir),
     }
@@ -280,7 +284,7 @@ export class Gateway {
     this.parts = { ...parts, aggregator }
     this.config = next
     const ha = next.homeassistant.enabled ? this.ha : undefined
-    this.nodes.store.replace(storeOptions(next, this.forwarder, this.notifier, ha))
+    this.nodes.store.replace(storeOptions(next, this.forwarders, this.notifier, ha))
     void this.syncHomeAssistant().catch((err: unknown) => {
       this.deps.logger.warn(
         { err: String(err) },
@@ -313,12 +317,16 @@ export class Gateway {
       }
       this.store.flush()
       await this.notifier.stop()
-      await this.forwarder?.stop().catch((err: unknown) => {
-        log.warn(
-          { err: String(err) },
-          'uplink did not stop cleanly; unsent rows stay in the outbox',
-        )
-      })
+      await Promise.all(
+        this.forwarders.map((f) =>
+          f.stop().catch((err: unknown) => {
+            log.warn(
+              { uplink: f.id, err: String(err) },
+              'uplink did not stop cleanly; unsent rows stay in the outbox',
+            )
+          }),
+        ),
+      )
       await this.broker.close()
       this.store.close()
     })()
@@ -338,13 +346,23 @@ function aggregateOutput(c: Config): AggregateOutput {
   return { enabled: c.aggregates.enabled, topics: topicsOf(c), qos: c.aggregates.qos }
 }
 
+function enabledUplinks(c: Config): readonly UplinkConfig[] {
+  return c.uplinks.filter((u) => u.enabled)
+}
+
 function storeOptions(
   c: Config,
-  forwarder: Forwarder | undefined,
+  forwarders: readonly Forwarder[],
   notifier: Notifier,
   observer: StoredObserver | undefined,
 ): StoreNodeOptions {
-  const forward = new Set<Stream>(forwarder === undefined ? [] : (c.uplink?.streams ?? []))
+  // The store node writes each entry once; the store copies it into each uplink that wants it.
+  const running = new Set(forwarders.map((f) => f.id))
+  const forward = new Set<Stream>(
+    enabledUplinks(c)
+      .filter((u) => running.has(u.id))
+      .flatMap((u) => u.streams),
+  )
   const routing = NotifyRouting.fromConfig(c)
   return {
     notifications: c.notify.length === 0 ? undefined : (a) => routing.entriesFor(a),
@@ -352,35 +370,26 @@ function storeOptions(
     observer,
     gateway: c.gateway.id,
     forward,
-    onOutbox: forwarder === undefined ? undefined : () => forwarder.notify(),
+    onOutbox:
+      forwarders.length === 0
+        ? undefined
+        : () => {
+            for (const f of forwarders) f.notify()
+          },
     retentionEveryMs: RETENTION_EVERY_MS,
   }
 }
 
-async function startForwarder(c: Config, store: Store, log: Logger): Promise<Forwarder> {
+async function startForwarders(c: Config, store: Store, log: Logger): Promise<Forwarder[]> {
+  const list = enabledUplinks(c)
+  if (list.length === 0) return []
   // Loaded only with an uplink: MQTT.js adds about 12 MB of resident memory.
-  const { Forwarder } = await import('../uplink/forwarder.js')
-  const u = c.uplink!
-  const f = new Forwarder(store.database, {
-    url: u.url,
-    caFile: u.caFile,
-    username: u.username,
-    password: u.password,
-    clientId: u.clientId,
-    topicPrefix: u.topicPrefix,
-    inflight: u.inflight,
-    maxReplayPerSecond: u.maxReplayPerSecond,
-    ttlMs: u.ttlHours > 0 ? u.ttlHours * 3_600_000 : undefined,
-    gatewayId: c.gateway.id,
-    version: VERSION,
-    logger: log.child({ part: 'uplink' }),
-  })
-  f.start()
-  return f
+  const { startUplink } = await import('./uplink-setup.js')
+  return list.map((u) => startUplink(c, u, store, log.child({ part: 'uplink', uplink: u.id })))
 }
 
 /** Settings a reload cannot apply in place, by section name. */
 function restartOnly(prev: Config, next: Config): string[] {
-  const sections = ['broker', 'store', 'uplink', 'http', 'gateway', 'watchdog'] as const
+  const sections = ['broker', 'store', 'uplink', 'uplinks', 'http', 'gateway', 'watchdog'] as const
   return sections.filter((s) => JSON.stringify(prev[s]) !== JSON.stringify(next[s]))
 }

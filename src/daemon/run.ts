@@ -83,7 +83,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ports: gateway.broker.ports,
       database: config.store.file,
       http: http?.url,
-      uplink: config.uplink?.enabled ? config.uplink.url : undefined,
+      uplinks: config.uplinks.filter((u) => u.enabled).map((u) => `${u.id} (${u.kind}) ${u.url}`),
     },
     'floxgate is ready',
   )

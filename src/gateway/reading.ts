@@ -45,6 +45,8 @@ export type DeadLetterReason =
   | 'payload-too-large'
   /** A node failed on this message (a bug or a resource error): kept, not lost. */
   | 'processing-error'
+  /** An upstream (e.g. InfluxDB with HTTP 4xx) refused it for good: kept, not retried. */
+  | 'upstream-rejected'
 
 export interface DeadLetter {
   readonly topic: string

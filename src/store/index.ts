@@ -1,5 +1,12 @@
 export { openDatabase, quarantineCorruptFile } from './open-database.js'
-export type { OutboxBudgetOptions } from './outbox-budget.js'
+export {
+  type Backlog,
+  DEFAULT_OUTBOX,
+  type ForwarderOutbox,
+  Outbox,
+  type OutboxOptions,
+  type OutboxRow,
+} from './outbox.js'
 export type {
   ActiveAlert,
   LatestReading,

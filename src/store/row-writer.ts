@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
-import { type DropTally, emptyTally, type OutboxBudget } from './outbox-budget.js'
+import { type DropTally, emptyTally, type Outbox } from './outbox.js'
 import type { StoreItem } from './types.js'
 
 /** What one committed batch did, applied to the stats only after COMMIT. */
@@ -41,7 +41,7 @@ export class RowWriter {
 
   constructor(
     db: BetterSqlite3.Database,
-    private readonly outbox: OutboxBudget,
+    private readonly outboxes: readonly Outbox[],
     private readonly deadLetterPayloadMax: number,
   ) {
     this.stmts = {
@@ -112,7 +112,7 @@ export class RowWriter {
       }
       out.inserted[item.kind]++
       if (item.outbox !== undefined && item.outbox.length > 0) {
-        out.outboxRows += this.outbox.admit(item.outbox, now, out.drops)
+        for (const q of this.outboxes) out.outboxRows += q.admit(item.outbox, now, out.drops)
       }
       if (item.kind === 'alert' && item.notifications !== undefined) {
         for (const n of item.notifications) this.stmts.notification.run(n.sink, n.payload, now)

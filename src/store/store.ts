@@ -4,7 +4,7 @@ import type { Reading } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
 import { openDatabase } from './open-database.js'
-import { emptyTally, OutboxBudget, type OutboxBudgetOptions } from './outbox-budget.js'
+import { DEFAULT_OUTBOX, emptyTally, Outbox, type OutboxOptions } from './outbox.js'
 import { StoreQueries } from './queries.js'
 import { Retention, type RetentionResult } from './retention.js'
 import { type BatchOutcome, RowWriter } from './row-writer.js'
@@ -40,7 +40,10 @@ export interface StoreOptions {
   /** Rows kept in memory for retry while commits fail (default 10,000). */
   readonly maxRetryRows?: number
   readonly retryDelayMs?: number
-  readonly outbox?: OutboxBudgetOptions
+  /** One queue per uplink (its id, streams, cap, drop policy, TTL); default one, every stream. */
+  readonly outboxes?: readonly OutboxOptions[]
+  /** Shorthand for `outboxes: [outbox]` (the `default` uplink). */
+  readonly outbox?: OutboxOptions
   /** Dead-letter payloads are cut to this many bytes (default 4 KiB). */
   readonly deadLetterPayloadMax?: number
   /** Injectable clock (ms since the epoch) for outbox timestamps and TTL. */
@@ -72,11 +75,12 @@ const ENVIRONMENT_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|COR
  */
 export class Store {
   readonly file: string
-  /** The connection; the uplink's outbox reader shares it (one writer per file). */
+  /** The connection (one writer per file). */
   readonly database: BetterSqlite3.Database
+  /** The uplinks' queues, by uplink id; forwarders read and delete through these. */
+  readonly outboxes: ReadonlyMap<string, Outbox>
   private readonly writer: BatchWriter<StoreItem>
   private readonly rows: RowWriter
-  private readonly budget: OutboxBudget
   private readonly retention: Retention
   private readonly queries: StoreQueries
   private readonly now: () => number
@@ -118,8 +122,14 @@ export class Store {
     this.onCommit = opts.onCommit
     this.database = openDatabase(opts)
     const db = this.database
-    this.budget = new OutboxBudget(db, opts.outbox ?? {})
-    this.rows = new RowWriter(db, this.budget, opts.deadLetterPayloadMax ?? 4096)
+    const queues = opts.outboxes ?? [opts.outbox ?? {}]
+    this.outboxes = new Map(
+      queues.map((o) => {
+        const q = new Outbox(db, o)
+        return [q.id, q] as const
+      }),
+    )
+    this.rows = new RowWriter(db, [...this.outboxes.values()], opts.deadLetterPayloadMax ?? 4096)
     this.retention = new Retention(db, opts.file, {
       ...(opts.maxAgeMs === undefined ? {} : { maxAgeMs: opts.maxAgeMs }),
       ...(opts.maxSizeBytes === undefined ? {} : { maxSizeBytes: opts.maxSizeBytes }),
@@ -256,19 +266,31 @@ export class Store {
     }
   }
 
+  /** The queue of one uplink (`default` for the `uplink:` section). */
+  outbox(id: string = DEFAULT_OUTBOX): Outbox {
+    const q = this.outboxes.get(id)
+    if (q === undefined) throw ERR.UPLINK_BAD_OPTION('id', `"${id}" has no outbox in this store`)
+    return q
+  }
+
+  /** All uplinks' queues together: rows and bytes summed, the oldest row of any. */
   outboxStats(): OutboxStats {
-    const { rows, bytes } = this.budget.current()
+    let rows = 0
+    let bytes = 0
+    let oldest: number | undefined
+    for (const q of this.outboxes.values()) {
+      const b = q.backlog()
+      rows += b.rows
+      bytes += b.bytes
+      if (b.oldestCreatedAt !== undefined && (oldest === undefined || b.oldestCreatedAt < oldest))
+        oldest = b.oldestCreatedAt
+    }
     return {
       rows,
       bytes,
-      oldestCreatedAt: this.budget.oldestCreatedAt(),
+      oldestCreatedAt: oldest,
       dropped: { ...this.dropped, unhealthy: this.writer.stats().droppedUnhealthy },
     }
-  }
-
-  /** Recounts the outbox size after another connection deleted from it. */
-  recountOutbox(): void {
-    this.budget.recount()
   }
 
   /**

@@ -1,46 +1,47 @@
-import type BetterSqlite3 from 'better-sqlite3'
-import { connect, type MqttClient } from 'mqtt'
 import { ERR } from '../errors.js'
+import type { ForwarderOutbox, OutboxRow } from '../store/outbox.js'
 import { Backoff } from './backoff.js'
-import { clientOptions } from './connection.js'
+import { withTimeout } from './mqtt-session.js'
+import { MqttTarget } from './mqtt-target.js'
 import {
   type ForwarderOptions,
-  joinTopic,
   type ResolvedOptions,
+  resolveMqttOptions,
   resolveOptions,
 } from './options.js'
-import { OutboxQueue, type OutboxRow } from './outbox.js'
-import { SendWindow } from './send-window.js'
+import { type InFlight, SendWindow } from './send-window.js'
 import { assessHealth, type ForwarderHealth, type ForwarderStats } from './stats.js'
-import { statusPayload } from './status.js'
+import type { Delivery, RejectedRows, UplinkTarget } from './target.js'
 import { TokenBucket } from './token-bucket.js'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
 /**
- * Drains the SQLite outbox to the upstream broker: oldest first, QoS 1, up to `inflight`
- * publishes awaiting PUBACK, all on one connection so the upstream sees them in id order.
- * A row is deleted only after its PUBACK, and only as part of an acknowledged prefix of
- * the send order, so after a crash or a reconnect at most the window is sent again.
+ * Drains one uplink's outbox queue to its target: oldest first, up to `inflight` rows
+ * awaiting the upstream's acknowledgement, all on one session so the upstream sees them in
+ * id order. A row is deleted only after it was delivered (or refused for good and kept as
+ * a dead letter), and only as part of a delivered prefix of the send order, so after a
+ * crash or a reconnect at most the window is sent again.
  *
- * While disconnected nothing is published: the rows stay in the table, never in MQTT.js'
- * in-memory queue. Each connection is a fresh MQTT.js client (its store starts empty) and
- * starts again from the head of the table.
+ * While the target is down nothing is sent: the rows stay in the table, never in a
+ * client's memory. Each session starts again from the head of the table.
  */
 export class Forwarder {
+  readonly target: UplinkTarget
   private readonly opts: ResolvedOptions
-  private readonly queue: OutboxQueue
   private readonly bucket: TokenBucket | undefined
   private readonly backoff: Backoff
+  private readonly onRejected: RejectedRows
   private state: State = 'new'
-  private client: MqttClient | undefined
+  /** Counts sessions: callbacks of an older one are ignored. */
+  private session = 0
   private connected = false
   private everConnected = false
   private disconnectedSince = Date.now()
   private readonly window = new SendWindow()
-  /** Highest row id read on the current connection. */
+  /** Highest row id read on the current session. */
   private cursor = 0
-  /** Highest row id ever published by this process: a lower id published again is a resend. */
+  /** Highest row id ever sent by this process: a lower id sent again is a resend. */
   private highestSent = 0
   private pumpQueued = false
   private flushQueued = false
@@ -58,14 +59,27 @@ export class Forwarder {
     acked: 0,
     resent: 0,
     expired: 0,
+    rejected: 0,
     deleteCommits: 0,
     reconnects: 0,
     connectAttempts: 0,
   }
 
-  constructor(db: BetterSqlite3.Database, options: ForwarderOptions) {
+  constructor(
+    private readonly queue: ForwarderOutbox,
+    options: ForwarderOptions,
+  ) {
     this.opts = resolveOptions(options)
-    this.queue = new OutboxQueue(db)
+    this.target = options.target ?? new MqttTarget(resolveMqttOptions(options))
+    this.onRejected =
+      options.onRejected ??
+      ((rows, reason, done) => {
+        this.opts.logger.error(
+          { rows: rows.length, firstId: rows[0]?.id, reason },
+          'uplink: the upstream refused rows for good; dropped them',
+        )
+        done(null)
+      })
     this.bucket =
       this.opts.maxReplayPerSecond > 0
         ? new TokenBucket(this.opts.maxReplayPerSecond, this.opts.replayBurst)
@@ -77,13 +91,18 @@ export class Forwarder {
     })
   }
 
+  /** The uplink's id (its queue's). */
+  get id(): string {
+    return this.queue.id
+  }
+
   /** Connects and starts draining. Returns at once; progress shows in stats(). */
   start(): void {
     if (this.state !== 'new') throw ERR.UPLINK_NOT_RUNNING(this.state)
     this.state = 'running'
     this.pollTimer = setInterval(() => this.poll(), this.opts.pollIntervalMs)
     this.pollTimer.unref()
-    this.openConnection()
+    this.openSession()
   }
 
   /** Call after a commit that added outbox rows: wakes the forwarder without polling. */
@@ -99,11 +118,13 @@ export class Forwarder {
   stats(): ForwarderStats {
     let backlog = { rows: 0, bytes: 0, oldestCreatedAt: undefined as number | undefined }
     try {
-      backlog = this.queue.estimate()
+      backlog = this.queue.backlog()
     } catch (err) {
       this.recordError(err)
     }
     return {
+      id: this.queue.id,
+      kind: this.target.kind,
       connected: this.connected,
       backlogRows: backlog.rows,
       backlogBytes: backlog.bytes,
@@ -139,9 +160,9 @@ export class Forwarder {
   }
 
   /**
-   * Stops sending, waits up to `stopTimeoutMs` for the PUBACKs of rows in flight (then
-   * deletes them), publishes the offline status and disconnects cleanly (so the broker
-   * does not fire the Last Will). Rows not acknowledged stay in the outbox.
+   * Stops sending, waits up to `stopTimeoutMs` for the acknowledgements of rows in flight
+   * (then deletes them), and ends the session cleanly (MQTT: offline status, and a
+   * disconnect that does not fire the Last Will). Rows not delivered stay in the outbox.
    */
   stop(): Promise<void> {
     if (this.stopping === undefined) this.stopping = this.doStop()
@@ -162,47 +183,34 @@ export class Forwarder {
       await withTimeout(new Promise<void>((r) => this.drainWaiters.push(r)), t)
     }
     this.flushAcks()
-    const client = this.client
-    this.client = undefined
-    if (client !== undefined && this.connected) {
-      const offline = statusPayload('offline', this.opts.gatewayId, this.opts.version)
-      await withTimeout(
-        new Promise<void>((r) =>
-          client.publish(this.opts.statusTopic, offline, { qos: 1, retain: true }, () => r()),
-        ),
-        t,
-      )
-      const ended = await withTimeout(
-        new Promise<boolean>((r) => client.end(false, {}, () => r(true))),
-        t,
-      )
-      if (ended !== true) client.end(true)
-    } else {
-      client?.end(true)
-    }
+    this.session++
+    if (this.connected) await this.target.close(t)
+    else this.target.reset()
     this.connected = false
     this.window.clear()
     this.state = 'stopped'
     this.opts.logger.info({ ...this.counts }, 'uplink stopped')
   }
 
-  private openConnection(): void {
-    const o = this.opts
+  private openSession(): void {
     this.counts.connectAttempts++
-    const client = connect(clientOptions(o))
-    this.client = client
-    client.on('connect', () => {
-      if (this.client === client) this.onConnected(client)
-    })
-    client.on('error', (err) => {
-      if (this.client === client) this.recordError(err)
-    })
-    client.on('close', () => {
-      if (this.client === client) this.abandon(client)
+    const session = ++this.session
+    this.target.open({
+      up: () => {
+        if (this.session === session) this.onConnected()
+      },
+      down: (err) => {
+        if (this.session !== session) return
+        if (err !== undefined) this.recordError(err)
+        this.abandon()
+      },
+      error: (err) => {
+        if (this.session === session) this.recordError(err)
+      },
     })
   }
 
-  private onConnected(client: MqttClient): void {
+  private onConnected(): void {
     this.connected = true
     if (this.everConnected) this.counts.reconnects++
     this.everConnected = true
@@ -210,32 +218,27 @@ export class Forwarder {
     this.window.clear()
     this.cursor = 0
     this.opts.logger.info(
-      { host: this.opts.host, port: this.opts.port, clientId: this.opts.clientId },
+      { uplink: this.queue.id, kind: this.target.kind, endpoint: this.target.endpoint },
       'uplink connected',
     )
-    const online = statusPayload('online', this.opts.gatewayId, this.opts.version)
-    client.publish(this.opts.statusTopic, online, { qos: 1, retain: true }, (err) => {
-      if (err && this.client === client) this.recordError(err)
-    })
     this.schedulePump()
   }
 
-  /** The connection is gone (or unusable): forget its in-flight state and retry later. */
-  private abandon(client: MqttClient): void {
+  /** The session is gone (or unusable): forget its in-flight state and retry later. */
+  private abandon(): void {
     const wasConnected = this.connected
     this.flushAcks()
-    this.client = undefined
+    this.session++
+    this.target.reset()
     this.connected = false
-    // Unacknowledged rows are still in the table; the next connection starts from its head.
+    // Undelivered rows are still in the table; the next session starts from its head.
     this.window.clear()
     this.cursor = 0
-    // Drops MQTT.js' in-memory copy of what was in flight: the table is the only queue.
-    client.end(true)
     this.releaseDrainWaiters()
     if (wasConnected) {
       this.disconnectedSince = Date.now()
       this.opts.logger.warn(
-        { lastError: this.lastError },
+        { uplink: this.queue.id, lastError: this.lastError },
         'uplink disconnected, buffering in the outbox',
       )
     }
@@ -247,7 +250,7 @@ export class Forwarder {
     )
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined
-      if (this.state === 'running') this.openConnection()
+      if (this.state === 'running') this.openSession()
     }, delay)
   }
 
@@ -262,10 +265,9 @@ export class Forwarder {
 
   /** Fills the in-flight window from the table, as far as the pacer allows. */
   private pump(): void {
-    const client = this.client
-    if (this.state !== 'running' || !this.connected || client === undefined) return
+    if (this.state !== 'running' || !this.connected) return
     const room = this.opts.inflight - this.window.length
-    if (room <= 0) return // PUBACKs will call us again
+    if (room <= 0) return // acknowledgements will call us again
     let want = room
     if (this.bucket !== undefined) {
       want = this.bucket.take(room)
@@ -282,40 +284,72 @@ export class Forwarder {
       this.recordError(err)
       return // the poll timer tries again
     }
+    const batch = this.target.batchRows
+    const first = rows[0]
+    if (batch > 1 && rows.length < batch && first !== undefined && this.window.length === 0) {
+      // A batching target waits a little for a fuller batch (size or time, whichever first).
+      const wait = first.createdAt + this.target.batchDelayMs - Date.now()
+      if (wait > 0) {
+        this.bucket?.refund(want)
+        this.armPumpTimer(wait)
+        return
+      }
+    }
     const cutoff = this.opts.ttlMs > 0 ? Date.now() - this.opts.ttlMs : Number.NEGATIVE_INFINITY
     const expired: number[] = []
-    let published = 0
+    const live: OutboxRow[] = []
     for (const row of rows) {
       this.cursor = row.id
       if (row.createdAt < cutoff) expired.push(row.id)
-      else {
-        this.publishRow(client, row)
-        published++
-      }
+      else live.push(row)
     }
-    this.bucket?.refund(want - published)
+    this.bucket?.refund(want - live.length)
     if (expired.length > 0) this.deleteExpired(expired)
-    // A full batch means more rows may be waiting; setImmediate lets I/O (PUBACKs) in between.
+    for (let i = 0; i < live.length; i += batch) this.sendBatch(live.slice(i, i + batch))
+    // A full read means more rows may be waiting; setImmediate lets I/O (acks) in between.
     if (rows.length === want) this.schedulePump()
   }
 
-  private publishRow(client: MqttClient, row: OutboxRow): void {
-    const entry = this.window.push(row.id, Date.now())
-    this.counts.sent++
-    if (row.id <= this.highestSent) this.counts.resent++
-    else this.highestSent = row.id
-    client.publish(joinTopic(this.opts.topicPrefix, row.topic), row.payload, { qos: 1 }, (err) => {
-      if (this.client !== client) return // an abandoned connection: the row is sent again
-      if (err) {
-        // A refused publish (MQTT 5 reason code): keep the row, reconnect and retry later.
-        this.recordError(err)
-        this.abandon(client)
+  private sendBatch(rows: readonly OutboxRow[]): void {
+    const session = this.session
+    const now = Date.now()
+    const entries: InFlight[] = []
+    for (const row of rows) {
+      entries.push(this.window.push(row.id, now))
+      this.counts.sent++
+      if (row.id <= this.highestSent) this.counts.resent++
+      else this.highestSent = row.id
+    }
+    this.target.send(rows, (d: Delivery) => {
+      if (this.session !== session) return // an abandoned session: the rows are sent again
+      if (d.kind === 'failed') {
+        this.recordError(d.error)
+        this.abandon()
         return
       }
-      this.window.ack(entry)
-      this.counts.acked++
-      this.scheduleFlush()
+      if (d.kind === 'delivered') {
+        this.acknowledge(entries)
+        return
+      }
+      // Refused for good: kept as dead letters first, deleted from the queue after.
+      this.recordError(new Error(d.reason))
+      this.onRejected(rows, d.reason, (err) => {
+        if (this.session !== session) return
+        if (err !== null) {
+          this.recordError(err)
+          this.abandon()
+          return
+        }
+        this.counts.rejected += rows.length
+        this.acknowledge(entries)
+      })
     })
+  }
+
+  private acknowledge(entries: readonly InFlight[]): void {
+    for (const e of entries) this.window.ack(e)
+    this.counts.acked += entries.length
+    this.scheduleFlush()
   }
 
   /**
@@ -375,7 +409,7 @@ export class Forwarder {
     if (this.state !== 'running') return
     if (this.opts.ttlMs > 0) {
       try {
-        const n = this.queue.expireHead(this.cursor, Date.now() - this.opts.ttlMs)
+        const n = this.queue.expire(Date.now() - this.opts.ttlMs, this.cursor)
         this.counts.expired += n
         this.expiredSinceLog += n
       } catch (err) {
@@ -396,17 +430,20 @@ export class Forwarder {
   }
 
   /**
-   * A broker that keeps the connection (and answers pings) but stops acknowledging would
-   * hold the window forever: give up on the connection and resend from the table.
+   * An upstream that keeps the session but stops acknowledging would hold the window
+   * forever: give up on the session and resend from the table.
    */
   private checkAckTimeout(): void {
     const oldest = this.window.oldestUnacked()
-    const client = this.client
-    if (oldest === undefined || client === undefined || !this.connected) return
+    if (oldest === undefined || !this.connected) return
     const waited = Date.now() - oldest.sentAt
     if (waited <= this.opts.ackTimeoutMs) return
-    this.recordError(ERR.UPLINK_NO_PUBACK(Math.round(waited / 1000)))
-    this.abandon(client)
+    this.recordError(
+      this.target.kind === 'influxdb'
+        ? ERR.UPLINK_NO_ANSWER(Math.round(waited / 1000))
+        : ERR.UPLINK_NO_PUBACK(Math.round(waited / 1000)),
+    )
+    this.abandon()
   }
 
   private armPumpTimer(ms: number): void {
@@ -428,21 +465,9 @@ export class Forwarder {
 
   private recordError(err: unknown): void {
     const msg = err instanceof Error ? err.message : String(err)
-    if (msg !== this.lastError) this.opts.logger.warn({ err: msg }, 'uplink error')
+    if (msg !== this.lastError)
+      this.opts.logger.warn({ uplink: this.queue.id, err: msg }, 'uplink error')
     this.lastError = msg
     this.lastErrorAt = Date.now()
-  }
-}
-
-/** Resolves with the promise's value, or undefined after `ms`. */
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), ms)
-  })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
   }
 }

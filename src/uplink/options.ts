@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs'
 import { ERR } from '../errors.js'
 import { type Log, silentLog } from '../ops/log.js'
+import type { RejectedRows, UplinkTarget } from './target.js'
 
 export interface ForwarderOptions {
-  /** Upstream broker: `mqtt://host:port` or `mqtts://host:port`. */
-  readonly url: string
+  /**
+   * The upstream format and session; default an MQTT target built from the MQTT options
+   * below (`url`, `caFile`, `username`, ...), which then are required.
+   */
+  readonly target?: UplinkTarget
+  /** Where rows the upstream refused for good go (dead letters); default: logged, dropped. */
+  readonly onRejected?: RejectedRows
+  /** Upstream broker: `mqtt://host:port` or `mqtts://host:port` (MQTT target). */
+  readonly url?: string
   /** PEM file of the CA that signed the upstream's certificate (mqtts). */
   readonly caFile?: string
   /** Refuse upstream certificates that do not verify (default true). */
@@ -51,7 +59,8 @@ export interface ForwarderOptions {
   readonly random?: () => number
 }
 
-export interface ResolvedOptions {
+/** The MQTT session settings of the MQTT-based targets. */
+export interface MqttSessionOptions {
   readonly protocol: 'mqtt' | 'mqtts'
   readonly host: string
   readonly port: number
@@ -62,19 +71,23 @@ export interface ResolvedOptions {
   readonly clientId: string
   readonly protocolVersion: 4 | 5
   readonly topicPrefix: string
+  readonly statusTopic: string
+  readonly gatewayId: string
+  readonly version: string
+  readonly keepaliveSeconds: number
+  readonly connectTimeoutMs: number
+}
+
+export interface ResolvedOptions {
   readonly inflight: number
   readonly maxReplayPerSecond: number
   readonly replayBurst: number
   readonly ttlMs: number
-  readonly statusTopic: string
   readonly gatewayId: string
-  readonly version: string
   readonly logger: Log
   readonly pollIntervalMs: number
   readonly reconnectInitialMs: number
   readonly reconnectMaxMs: number
-  readonly keepaliveSeconds: number
-  readonly connectTimeoutMs: number
   readonly deleteDelayMs: number
   readonly ackTimeoutMs: number
   readonly stopTimeoutMs: number
@@ -96,18 +109,19 @@ function nonNegative(name: string, v: number | undefined, dflt: number): number 
   return n
 }
 
-export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
+/** The MQTT settings of `o`, validated (`url` must be mqtt:// or mqtts://). */
+export function resolveMqttOptions(o: ForwarderOptions): MqttSessionOptions {
   let url: URL
   try {
-    url = new URL(o.url)
+    url = new URL(o.url ?? '')
   } catch {
-    throw ERR.MQTT_BAD_URL('uplink.url', o.url)
+    throw ERR.MQTT_BAD_URL('uplink.url', o.url ?? '')
   }
   const protocol =
     url.protocol === 'mqtt:' ? 'mqtt' : url.protocol === 'mqtts:' ? 'mqtts' : undefined
-  if (protocol === undefined || url.hostname === '') throw ERR.MQTT_BAD_URL('uplink.url', o.url)
+  if (protocol === undefined || url.hostname === '')
+    throw ERR.MQTT_BAD_URL('uplink.url', o.url ?? '')
   const port = url.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(url.port)
-
   let ca: Buffer | undefined
   if (o.caFile !== undefined) {
     try {
@@ -116,6 +130,35 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
       throw ERR.MQTT_CA_UNREADABLE('uplink.caFile', o.caFile, (err as Error).message)
     }
   }
+  const topicPrefix = o.topicPrefix ?? ''
+  if (/[#+]/.test(topicPrefix)) {
+    throw ERR.UPLINK_BAD_OPTION(
+      'topicPrefix',
+      `must not contain MQTT wildcards, got "${topicPrefix}"`,
+    )
+  }
+  return {
+    protocol,
+    // IPv6 literals come bracketed from URL; net.connect wants them bare.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    ca,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    username: o.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username)),
+    password: o.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password)),
+    clientId: o.clientId ?? `floxgate-${o.gatewayId}`,
+    protocolVersion: o.protocolVersion ?? 4,
+    topicPrefix,
+    statusTopic: o.statusTopic ?? joinTopic(topicPrefix, 'floxgate/status'),
+    gatewayId: o.gatewayId,
+    version: o.version,
+    keepaliveSeconds: nonNegative('keepaliveSeconds', o.keepaliveSeconds, 30),
+    connectTimeoutMs: nonNegative('connectTimeoutMs', o.connectTimeoutMs, 10_000),
+  }
+}
+
+/** The forwarder's own settings (queue, pacing, timers), whatever the target. */
+export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
   const inflight = nonNegative('inflight', o.inflight, 64)
   if (!Number.isInteger(inflight) || inflight < 1 || inflight > 65_000) {
     throw ERR.UPLINK_BAD_OPTION(
@@ -127,13 +170,6 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
   const burst = nonNegative('replayBurst', o.replayBurst, Math.max(1, Math.ceil(rate / 20)))
   if (rate > 0 && burst < 1)
     throw ERR.UPLINK_BAD_OPTION('replayBurst', `must be >= 1, got ${burst}`)
-  const topicPrefix = o.topicPrefix ?? ''
-  if (/[#+]/.test(topicPrefix)) {
-    throw ERR.UPLINK_BAD_OPTION(
-      'topicPrefix',
-      `must not contain MQTT wildcards, got "${topicPrefix}"`,
-    )
-  }
   const reconnectInitialMs = nonNegative('reconnectInitialMs', o.reconnectInitialMs, 500)
   const reconnectMaxMs = nonNegative('reconnectMaxMs', o.reconnectMaxMs, 30_000)
   if (reconnectMaxMs < reconnectInitialMs) {
@@ -143,29 +179,15 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
     )
   }
   return {
-    protocol,
-    host: url.hostname,
-    port,
-    ca,
-    rejectUnauthorized: o.rejectUnauthorized ?? true,
-    username: o.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username)),
-    password: o.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password)),
-    clientId: o.clientId ?? `floxgate-${o.gatewayId}`,
-    protocolVersion: o.protocolVersion ?? 4,
-    topicPrefix,
     inflight,
     maxReplayPerSecond: rate,
     replayBurst: burst,
     ttlMs: nonNegative('ttlMs', o.ttlMs, 0),
-    statusTopic: o.statusTopic ?? joinTopic(topicPrefix, 'floxgate/status'),
     gatewayId: o.gatewayId,
-    version: o.version,
     logger: o.logger ?? silentLog,
     pollIntervalMs: Math.max(10, nonNegative('pollIntervalMs', o.pollIntervalMs, 1000)),
     reconnectInitialMs,
     reconnectMaxMs,
-    keepaliveSeconds: nonNegative('keepaliveSeconds', o.keepaliveSeconds, 30),
-    connectTimeoutMs: nonNegative('connectTimeoutMs', o.connectTimeoutMs, 10_000),
     ackTimeoutMs: nonNegative('ackTimeoutMs', o.ackTimeoutMs, 60_000),
     deleteDelayMs: nonNegative('deleteDelayMs', o.deleteDelayMs, 250),
     stopTimeoutMs: nonNegative('stopTimeoutMs', o.stopTimeoutMs, 5000),

@@ -1,7 +1,10 @@
 /** What the forwarder reports to metrics, `floxgate status` and the health endpoint. */
 export interface ForwarderStats {
+  /** The uplink's id and target kind (`mqtt`, `influxdb`, `thingsboard`). */
+  readonly id: string
+  readonly kind: string
   readonly connected: boolean
-  /** Rows still in the outbox, in flight included (see OutboxQueue.estimate). */
+  /** Rows still in this uplink's queue, in flight included (exact, see store/outbox.ts). */
   readonly backlogRows: number
   /** Estimated topic + payload bytes of those rows. */
   readonly backlogBytes: number
@@ -17,6 +20,8 @@ export interface ForwarderStats {
   readonly resent: number
   /** Rows deleted unsent because they outlived `ttlMs`. */
   readonly expired: number
+  /** Rows the upstream refused for good (HTTP 4xx), kept as dead letters. */
+  readonly rejected: number
   /** DELETE commits for acknowledged rows: acked / deleteCommits is the batching (flash wear). */
   readonly deleteCommits: number
   /** Successful connections after the first one. */

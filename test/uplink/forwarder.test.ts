@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Forwarder, type ForwarderOptions } from '../../src/uplink/index.js'
+import { Forwarder, type ForwarderOptions, Outbox } from '../../src/uplink/index.js'
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
 import { freePort } from '../helpers/net.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -48,7 +48,7 @@ function forwarder(
   db: Database.Database,
   o: Partial<ForwarderOptions> & { topicPrefix: string },
 ): Forwarder {
-  const f = new Forwarder(db, {
+  const f = new Forwarder(new Outbox(db), {
     url: mosq.url,
     gatewayId: 'gw-test',
     version: '0.0.0-test',
@@ -238,12 +238,12 @@ describe('Forwarder', () => {
 
   it('refuses bad options with a message saying what to fix', async () => {
     const { db } = await setup(false)
-    expect(() => new Forwarder(db, { url: 'http://x', gatewayId: 'g', version: 'v' })).toThrow(
-      /FLX_ERR|mqtt:\/\/host:port/,
-    )
+    expect(
+      () => new Forwarder(new Outbox(db), { url: 'http://x', gatewayId: 'g', version: 'v' }),
+    ).toThrow(/FLX_ERR|mqtt:\/\/host:port/)
     expect(
       () =>
-        new Forwarder(db, {
+        new Forwarder(new Outbox(db), {
           url: 'mqtt://h',
           caFile: '/nonexistent/ca.pem',
           gatewayId: 'g',
@@ -251,11 +251,17 @@ describe('Forwarder', () => {
         }),
     ).toThrow(/caFile/)
     expect(
-      () => new Forwarder(db, { url: 'mqtt://h', inflight: 0, gatewayId: 'g', version: 'v' }),
+      () =>
+        new Forwarder(new Outbox(db), {
+          url: 'mqtt://h',
+          inflight: 0,
+          gatewayId: 'g',
+          version: 'v',
+        }),
     ).toThrow(/inflight/)
     db.exec('DROP TABLE outbox')
-    expect(() => new Forwarder(db, { url: 'mqtt://h', gatewayId: 'g', version: 'v' })).toThrow(
-      /outbox/,
-    )
+    expect(
+      () => new Forwarder(new Outbox(db), { url: 'mqtt://h', gatewayId: 'g', version: 'v' }),
+    ).toThrow(/outbox/)
   })
 })

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { Forwarder } from '../../src/uplink/index.js'
+import { Forwarder, Outbox } from '../../src/uplink/index.js'
 import { startMosquitto } from '../helpers/mosquitto.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
@@ -29,7 +29,7 @@ it('buffers through two upstream outages and delivers everything in order, witho
   const up = await subscribeUpstream(mosq.url, 'site', 'consumer-outage', 700)
   cleanups.push(() => up.close())
   const inflight = 64
-  const f = new Forwarder(db, {
+  const f = new Forwarder(new Outbox(db), {
     url: mosq.url,
     gatewayId: 'gw-outage',
     version: 'test',
@@ -113,7 +113,7 @@ it('gives up on a broker that stops acknowledging, and resends once it is back',
   cleanups.push(cleanup, () => {
     db.close()
   })
-  const f = new Forwarder(db, {
+  const f = new Forwarder(new Outbox(db), {
     url: mosq.url,
     gatewayId: 'gw-hang',
     version: 'test',

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { Forwarder } from '../../src/uplink/index.js'
+import { Forwarder, Outbox } from '../../src/uplink/index.js'
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
@@ -46,7 +46,7 @@ function setup(
 ): { forwarder: Forwarder; db: ReturnType<typeof openOutboxDb> } {
   const db = openOutboxDb(join(dir, `${prefix}.db`))
   insertRows(db, 0, 100)
-  const forwarder = new Forwarder(db, {
+  const forwarder = new Forwarder(new Outbox(db), {
     url: `mqtts://127.0.0.1:${mosq.port}`,
     caFile,
     gatewayId: 'gw-tls',

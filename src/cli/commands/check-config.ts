@@ -23,7 +23,10 @@ export function checkConfigCommand(
   out(
     `${file}: OK (${broker}; ${c.devices.length} devices, ${c.rules.length} rules, ` +
       `${c.sensors.topics.length} topic patterns; database ${c.store.file}` +
-      `${c.uplink?.enabled ? `; uplink ${c.uplink.url}` : ''})`,
+      `${c.uplinks
+        .filter((u) => u.enabled)
+        .map((u) => `; uplink ${u.id} (${u.kind}) ${u.url}`)
+        .join('')})`,
   )
   return EXIT.OK
 }
