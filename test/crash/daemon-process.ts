@@ -27,9 +27,12 @@ export function ensureBuilt(): void {
   const fresh = () => existsSync(cli) && statSync(cli).mtimeMs >= newestSource(join(root, 'src'))
   if (fresh()) return
   try {
-    execSync('npx tsc -p tsconfig.build.json', { cwd: root, stdio: 'pipe' })
-  } catch {
-    // Type errors in files other engineers are editing still emit JavaScript.
+    execSync('npx tsc -p tsconfig.build.json', { cwd: root, stdio: 'pipe', encoding: 'utf8' })
+  } catch (err) {
+    // A build that fails fails the test: a stale or half-emitted build/ would test
+    // something other than the source.
+    const out = (err as { stdout?: string; stderr?: string }).stdout ?? ''
+    throw new Error(`npm run build failed, so the daemon under test would be stale:\n${out}`)
   }
   if (!existsSync(cli)) throw new Error(`the daemon is not built (${cli}): run npm run build`)
 }

@@ -120,8 +120,8 @@ it('delivers everything buffered during an upstream outage, in order, without ga
   }
   const duplicates = received - fleet.total
   // At most the forwarder's window is resent after its reconnect, plus Mosquitto's own
-  // redelivery of what was in flight to the consumer when it stopped.
-  expect(duplicates).toBeGreaterThanOrEqual(0)
+  // redelivery of what was in flight to the consumer when it stopped. (No lower bound to
+  // check: every reading arrived, awaited above, so `duplicates` cannot be negative.)
   expect(duplicates).toBeLessThanOrEqual(INFLIGHT + SUBSCRIBER_INFLIGHT)
   process.stdout.write(`outage: ${received} messages upstream, ${duplicates} duplicates\n`)
 })

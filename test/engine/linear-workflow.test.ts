@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { ERR, isError } from '../../src/errors.js'
 import { type Node, node, Outcome, Workflow } from '../../src/index.js'
 
@@ -136,6 +136,8 @@ describe('standard workflow', () => {
     wf.setRoute('n', 'hihg', 'n')
     // @ts-expect-error a node may only route to actions of A
     node<Ctx, A>('m', () => Outcome.route('hgih'))
-    expect(true).toBe(true)
+    // The same, as types vitest checks (\`npm run typecheck\` fails if they stop holding).
+    expectTypeOf<Parameters<typeof wf.setRoute>[1]>().toEqualTypeOf<A>()
+    expectTypeOf<'hihg'>().not.toExtend<Parameters<typeof wf.setRoute>[1]>()
   })
 })
