@@ -19,6 +19,11 @@ const KNOWN: Readonly<Record<string, HaMetric>> = {
   co2: { deviceClass: 'carbon_dioxide', unit: 'ppm', name: 'CO2' },
   carbon_dioxide: { deviceClass: 'carbon_dioxide', unit: 'ppm', name: 'CO2' },
   illuminance: { deviceClass: 'illuminance', unit: 'lx', name: 'Illuminance' },
+  pm2_5: { deviceClass: 'pm25', unit: 'µg/m³', name: 'PM2.5' },
+  // Derived metrics (gateway/derived.ts).
+  dew_point: { deviceClass: 'temperature', unit: '°C', name: 'Dew point' },
+  dew_point_spread: { deviceClass: undefined, unit: '°C', name: 'Dew point spread' },
+  absolute_humidity: { deviceClass: 'absolute_humidity', unit: 'g/m³', name: 'Absolute humidity' },
 }
 
 export function haMetric(metric: string): HaMetric {
