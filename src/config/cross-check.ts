@@ -2,6 +2,7 @@
  * Checks across sections (references between devices, rules and profiles), run on the
  * raw value so they are reported together with schema problems even when those exist.
  */
+import { httpCrossCheck } from './http-check.js'
 import { notifyCrossCheck } from './notify-check.js'
 import { closest, unknownKey } from './problems.js'
 
@@ -147,5 +148,6 @@ export function crossCheck(
     names.add(name)
   })
   found.push(...notifyCrossCheck(root))
+  found.push(...httpCrossCheck(root))
   return found
 }

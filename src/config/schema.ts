@@ -489,6 +489,10 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       host: text.default('127.0.0.1'),
       port: int(0, 65535).default(9464),
+      /** The status page at `/` and its JSON API (docs/ui.md). */
+      ui: z.boolean().default(true),
+      /** Required for the page when `host` is not loopback: bearer token or /login cookie. */
+      token: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
     })
     .prefault({}),
   watchdog: z

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs'
 import type { Config, UplinkConfig } from '../config/load.js'
 import type { EventRunResult } from '../engine/event/event-workflow.js'
 import { TimerEventSource } from '../engine/event/timer-source.js'
+import type { DeviceEntry } from '../gateway/device-directory.js'
 import { ReadingIdentity } from '../gateway/reading-identity.js'
+import { resolveRules } from '../gateway/rule-spec.js'
 import { HomeAssistantSync } from '../homeassistant/ha-sync.js'
 import { AggregateNode, type AggregateOutput } from '../nodes/aggregate-node.js'
 import { AlertNode, type AlertOutput } from '../nodes/alert-node.js'
@@ -24,6 +26,7 @@ import type { GatewayMetrics } from '../ops/metrics.js'
 import { PipelineProgress } from '../ops/pipeline-progress.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
 import { openStore, type Store } from '../store/index.js'
+import type { PageDevice } from '../ui/status-page.js'
 import type { Forwarder } from '../uplink/forwarder.js'
 import { type GatewayBroker, startBroker } from './broker-setup.js'
 import { buildGatewayParts, type GatewayParts } from './gateway-parts.js'
@@ -44,6 +47,8 @@ const RETENTION_EVERY_MS = 60_000
 const DRAIN_TIMEOUT_MS = 3500
 /** A sink that stays down costs one warning per minute per failure reason. */
 const NOTIFY_LOG_MS = 60_000
+/** The status page marks a metric stale after this long when no stale rule says otherwise. */
+const DEFAULT_STALE_MS = 600_000
 
 /**
  * One running gateway: broker, SQLite store, the workflow between them and the uplink,
@@ -54,6 +59,16 @@ export class Gateway {
   private run: Promise<EventRunResult<GatewayEvent>> | undefined
   /** Home Assistant discovery, when `homeassistant.enabled`. */
   private ha: HomeAssistantSync | undefined
+  /** Who hears about committed readings and alerts (Home Assistant, the status page). */
+  private readonly observers = new Set<StoredObserver>()
+  private readonly fanOut: StoredObserver = {
+    readingsStored: (rs) => {
+      for (const o of this.observers) o.readingsStored(rs)
+    },
+    alertStored: (a) => {
+      for (const o of this.observers) o.alertStored(a)
+    },
+  }
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -142,6 +157,7 @@ export class Gateway {
         deps,
         progress,
       )
+      nodes.store.replace(storeOptions(config, forwarders, notifier, gw.fanOut))
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         bufferRows: () => store.outboxStats().rows,
@@ -203,6 +219,7 @@ export class Gateway {
   private async syncHomeAssistant(): Promise<void> {
     const c = this.config
     if (!c.homeassistant.enabled) {
+      if (this.ha !== undefined) this.observers.delete(this.ha)
       this.ha = undefined
       return
     }
@@ -220,7 +237,38 @@ export class Gateway {
       acceptUnknown: c.unknownDevices.policy === 'accept',
       active: this.parts.rules.activeAlerts(),
     })
-    this.nodes.store.replace(storeOptions(c, this.forwarders, this.notifier, this.ha))
+    this.observers.add(this.ha)
+  }
+
+  /** Hears about every committed reading and alert transition; returns the unsubscribe. */
+  observe(o: StoredObserver): () => void {
+    this.observers.add(o)
+    return () => this.observers.delete(o)
+  }
+
+  /** The configured devices for the status page, with when each counts as stale. */
+  pageDevices(): PageDevice[] {
+    return this.parts.devices.configured.map((d) => ({
+      id: d.id,
+      name: d.name,
+      location: d.location,
+      profile: d.profile.id,
+      staleMs: this.staleMs(d.id, d.profile.id, d.ruleOverrides),
+    }))
+  }
+
+  /** How the page describes a device that is not configured. */
+  pageUnknownDevice(id: string): PageDevice {
+    const profile = this.config.unknownDevices.profile
+    return { id, name: id, location: undefined, profile, staleMs: this.staleMs(id, profile, {}) }
+  }
+
+  /** The device's shortest stale rule, else 10 minutes. */
+  private staleMs(id: string, profileId: string, overrides: DeviceEntry['ruleOverrides']): number {
+    const stale = resolveRules(this.config.rules, { id, profileId }, overrides)
+      .filter((r) => r.kind === 'stale')
+      .map((r) => r.threshold)
+    return stale.length === 0 ? DEFAULT_STALE_MS : Math.min(...stale)
   }
 
   /** The embedded broker keeps retained messages in memory: restore active alerts. */
@@ -283,8 +331,7 @@ export class Gateway {
     const needRestart = restartOnly(this.config, next)
     this.parts = { ...parts, aggregator }
     this.config = next
-    const ha = next.homeassistant.enabled ? this.ha : undefined
-    this.nodes.store.replace(storeOptions(next, this.forwarders, this.notifier, ha))
+    this.nodes.store.replace(storeOptions(next, this.forwarders, this.notifier, this.fanOut))
     void this.syncHomeAssistant().catch((err: unknown) => {
       this.deps.logger.warn(
         { err: String(err) },

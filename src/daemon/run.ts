@@ -11,6 +11,7 @@ import { SystemdNotifier } from '../ops/systemd-notify.js'
 import { Watchdog } from '../ops/watchdog.js'
 import { VERSION } from '../version.js'
 import { Gateway } from './gateway.js'
+import { statusPageRoutes } from './status-page-setup.js'
 
 export interface DaemonOptions {
   readonly configPath: string
@@ -59,6 +60,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         checks,
         metrics,
         log,
+        routes: config.http.ui ? statusPageRoutes(gateway, config, checks, log) : undefined,
       })
     } catch (err) {
       // Health and metrics are for the operator; the readings matter more. Keep running.

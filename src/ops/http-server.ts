@@ -21,6 +21,15 @@ export interface OpsHttpOptions {
   /** Per-check deadline, ms (default 2000). */
   readonly checkTimeoutMs?: number
   readonly log?: Log
+  /** More routes on the same server (the status page); asked first. */
+  readonly routes?: HttpRoutes
+}
+
+/** Extra routes: `handle` answers and returns true, or returns false for the next. */
+export interface HttpRoutes {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>
+  /** Ends long-lived responses (server-sent events) so the server can close. */
+  close(): void
 }
 
 export interface OpsHttpServer {
@@ -54,7 +63,8 @@ export async function startOpsHttp(opts: OpsHttpOptions): Promise<OpsHttpServer>
   server.keepAliveTimeout = 5_000
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (opts.routes !== undefined && (await opts.routes.handle(req, res, path))) return
     if (path !== '/healthz' && path !== '/metrics') {
       send(res, 404, 'text/plain', 'not found: try /healthz or /metrics\n')
       return
@@ -97,6 +107,7 @@ export async function startOpsHttp(opts: OpsHttpOptions): Promise<OpsHttpServer>
     url: `http://${urlHost}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        opts.routes?.close()
         server.close(() => resolve())
         // Idle keep-alive sockets (a Prometheus scraper) would hold close() open.
         server.closeIdleConnections()

@@ -43,7 +43,7 @@ describe('loadConfig: defaults', () => {
       windowSeconds: 60,
       topic: 'floxgate/aggregates/{device}/{metric}',
     })
-    expect(c.http).toEqual({ enabled: true, host: '127.0.0.1', port: 9464 })
+    expect(c.http).toEqual({ enabled: true, host: '127.0.0.1', port: 9464, ui: true })
     expect(c.uplink).toBeUndefined()
     expect(c.warnings).toEqual([])
     expect([...c.profiles.keys()]).toEqual(
