@@ -5,20 +5,11 @@
 import { httpCrossCheck } from './http-check.js'
 import { notifyCrossCheck } from './notify-check.js'
 import { closest, unknownKey } from './problems.js'
+import { list, record } from './raw-tree.js'
 
 type Found = { path: PropertyKey[]; message: string }
 
 const KIND_KEYS = ['high', 'low', 'ratePerMinute', 'staleSeconds'] as const
-
-function record(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined
-}
-
-function list(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : []
-}
 
 function unknownName(what: string, name: string, known: readonly string[]): string {
   const guess = closest(name, known)

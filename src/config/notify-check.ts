@@ -2,19 +2,11 @@
  * Cross-checks of the notification sinks: unique ids, and every id a rule's `notify:`
  * names exists (a typo would silently send nothing).
  */
+
 import { closest } from './problems.js'
+import { list, record } from './raw-tree.js'
 
 type Found = { path: PropertyKey[]; message: string }
-
-function record(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined
-}
-
-function list(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : []
-}
 
 export function notifyCrossCheck(root: Record<string, unknown>): Found[] {
   const found: Found[] = []
