@@ -197,3 +197,40 @@ it('repeatMinutes reminds while the alert stays raised', async () => {
     ['raised', true],
   ])
 })
+
+it('a notification still waiting when floxgate stops is delivered after the restart, with its attempts kept', async () => {
+  const port = await freePort()
+  await start({
+    notify: [{ id: 'ops', webhook: { url: `http://127.0.0.1:${port}/hook` }, retry: FAST_RETRY }],
+    rules: [{ id: 'overheat', metric: 'temperature', high: 30 }],
+  })
+  await publishSeries(sensor!.client, 'loft', [25, 31], Date.now() - 5000, 1000)
+  await waitFor(
+    async () =>
+      (await metric(gw!, 'floxgate_notifications_failed_total', 'sink="ops",reason="network"')) >=
+      2,
+    { what: 'failed attempts while the webhook is down' },
+  )
+  await sensor!.close()
+  await gw!.stop()
+  const waiting = new Database(cfg!.dbFile, { readonly: true })
+  const row = waiting.prepare('SELECT sink, attempts FROM notifications').get() as {
+    sink: string
+    attempts: number
+  }
+  waiting.close()
+  expect(row.sink).toBe('ops')
+  expect(row.attempts).toBeGreaterThanOrEqual(2)
+
+  receiver = await startReceiver(port)
+  gw = await startGateway(cfg!.file)
+  sensor = await connectClient(gw.port)
+  const docs = await waitFor(
+    () => (receiver!.requests.length > 0 ? receiver!.json<AlertMessage>('/hook') : undefined),
+    {
+      what: 'the notification after the restart',
+    },
+  )
+  expect(docs).toEqual([expect.objectContaining({ state: 'raised', rule: 'overheat', value: 31 })])
+  await waitFor(() => notificationRows(cfg!.dbFile).length === 0, { what: 'the row deleted' })
+})
