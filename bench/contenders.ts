@@ -95,6 +95,7 @@ sensors:
   topics:
     - pattern: sensors/{device}/telemetry
       format: json
+    - preset: tasmota
 unknownDevices:
   policy: accept
 rules:

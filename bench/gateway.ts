@@ -9,7 +9,9 @@
  *  2. paced: --pacedCount readings at --rate readings/s;
  * then, all at once (the load is too small for them to disturb each other):
  *  3. slow: --slowRate readings/s for --slowSeconds, every (mode, QoS, contender);
- *  4. idle: floxgate and the floor up with no readings for the same --slowSeconds.
+ *  4. idle: floxgate and the floor up with no readings for the same --slowSeconds;
+ *  5. preset: floxgate alone, the flood of the first mode and QoS, once as flat JSON and
+ *     once as Tasmota payloads through the tasmota preset: CPU per reading as a ratio.
  * Measured on the receiver's /proc/<pid> (stat, status, io): CPU µs per reading, peak RSS
  * (VmHWM), steady RSS (median of samples over the second half of the run), bytes written
  * per reading (io write_bytes), readings/s until all are in SQLite (polled read-only),
@@ -130,7 +132,12 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
-async function measure(c: Contender, port: number, load: Load_): Promise<RunFigures> {
+async function measure(
+  c: Contender,
+  port: number,
+  load: Load_,
+  payload: Payload = 'flat',
+): Promise<RunFigures> {
   const before: ProcessSnapshot = snapshot(c.pid)
   const rows = rowCounter(c.db)
   const target = load.count * 2
@@ -138,6 +145,7 @@ async function measure(c: Contender, port: number, load: Load_): Promise<RunFigu
     ...['--port', String(port), '--count', String(load.count), '--devices', devices],
     ...['--crossEvery', String(load.crossEvery), '--rate', String(load.rate)],
     ...['--qos', String(load.qos), '--alerts', '--alertWaitMs', '15000'],
+    ...['--payload', payload],
   ])
   let result: PublisherResult | undefined
   let failure: unknown
@@ -223,10 +231,21 @@ async function launch(who: Who, mode: BrokerMode): Promise<Running> {
   }
 }
 
-async function once(who: Who, mode: BrokerMode, load: Load_): Promise<RunFigures> {
+/**
+ * flat: the bench's own JSON; tasmota: the same readings as Tasmota payloads through the
+ * tasmota preset (nested sensor object, TempUnit, a zone-less Time), floxgate only.
+ */
+type Payload = 'flat' | 'tasmota'
+
+async function once(
+  who: Who,
+  mode: BrokerMode,
+  load: Load_,
+  payload: Payload = 'flat',
+): Promise<RunFigures> {
   const run = await launch(who, mode)
   try {
-    return await measure(run.contender, run.port, load)
+    return await measure(run.contender, run.port, load, payload)
   } finally {
     await run.stop()
   }
@@ -251,6 +270,8 @@ const keyOf = (mode: BrokerMode, qos: 0 | 1, load: Load): Key => `${mode} qos${q
 interface Round {
   readonly runs: Partial<Record<Key, Record<Who, RunFigures>>>
   readonly idlePercent: Record<BrokerMode, Record<Who, number>>
+  /** floxgate, first mode and QoS, flood: the flat path and the tasmota preset in turn. */
+  readonly preset: Record<Payload, RunFigures>
 }
 
 async function round(index: number): Promise<Round> {
@@ -269,6 +290,16 @@ async function round(index: number): Promise<Round> {
             `${f(g.cpuMicrosPerReading)} µs, floor ${f(fl.readingsPerSecond, 0)}/s ${f(fl.cpuMicrosPerReading)} µs\n`,
         )
       }
+  // The preset's cost against the flat path: same daemon, readings, load; order alternates.
+  const presetLoad = loadOf('flood', QOS[0]!)
+  const preset = {} as Record<Payload, RunFigures>
+  for (const payload of index % 2 === 0
+    ? (['flat', 'tasmota'] as const)
+    : (['tasmota', 'flat'] as const))
+    preset[payload] = await once('floxgate', MODES[0]!, presetLoad, payload)
+  process.stderr.write(
+    `round ${index + 1}/${rounds} preset: flat ${f(preset.flat.cpuMicrosPerReading)} µs, tasmota ${f(preset.tasmota.cpuMicrosPerReading)} µs per reading\n`,
+  )
   // slow and idle: everything at once, for the same wall-clock time
   const seconds = Number(values.slowSeconds)
   const slow = MODES.flatMap((mode) =>
@@ -298,7 +329,7 @@ async function round(index: number): Promise<Round> {
     idlePercent[i.mode][i.who] = i.percent
   }
   process.stderr.write(`round ${index + 1}/${rounds}: slow and idle done\n`)
-  return { runs, idlePercent }
+  return { runs, idlePercent, preset }
 }
 
 const f = (x: number, digits = 1): string =>
@@ -447,6 +478,39 @@ async function main(): Promise<void> {
   })
   process.stdout.write(
     `\n### Idle (${values.slowSeconds} s up, no readings)\n\n${table([['measure (median of rounds)', 'floxgate', 'floor', '', 'target', ''], ...idleRows])}\n`,
+  )
+  const presetMed = (p: Payload, k: Figure) => median(all.map((r) => r.preset[p][k] as number))
+  const presetRatio = (k: Figure) =>
+    median(all.map((r) => (r.preset.tasmota[k] as number) / (r.preset.flat[k] as number)))
+  const cpuRatio = presetRatio('cpuMicrosPerReading')
+  const presetRows = [
+    [
+      'readings/s',
+      f(presetMed('tasmota', 'readingsPerSecond'), 0),
+      f(presetMed('flat', 'readingsPerSecond'), 0),
+      f(presetRatio('readingsPerSecond'), 2),
+      '',
+      '',
+    ],
+    [
+      'CPU µs per reading',
+      f(presetMed('tasmota', 'cpuMicrosPerReading')),
+      f(presetMed('flat', 'cpuMicrosPerReading')),
+      f(cpuRatio, 2),
+      '<= 1.3x flat',
+      verdict(cpuRatio <= 1.3),
+    ],
+    [
+      'readings lost (max of rounds)',
+      f(Math.max(...all.map((r) => r.preset.tasmota.lost)), 0),
+      f(Math.max(...all.map((r) => r.preset.flat.lost)), 0),
+      '',
+      '0',
+      verdict(all.every((r) => r.preset.tasmota.lost === 0)),
+    ],
+  ]
+  process.stdout.write(
+    `\n### Preset path: tasmota preset vs flat JSON (floxgate, ${MODES[0]} broker, QoS ${QOS[0]}, flood of ${values.count})\n\n${table([['measure (median of rounds)', 'tasmota', 'flat', 'ratio', 'target', ''], ...presetRows])}\n`,
   )
   process.stdout.write(
     `\n${rounds} rounds; ${devices} devices; node ${process.version}; NODE_OPTIONS ${nodeOptions} (both contenders); one reading = one JSON message with temperature and humidity (two rows).\n`,

@@ -1,7 +1,7 @@
 /**
  * The benchmarks' load generator, run as its own process so its CPU is not counted
  * against the gateway. Publishes JSON readings from N devices to
- * `sensors/<id>/telemetry`, then prints one JSON line with what it did.
+ * `sensors/<id>/telemetry` (or, with --payload tasmota, Tasmota's `tele/<id>/SENSOR`), then prints one JSON line with what it did.
  *
  *   node .bench/bench/publisher.js --port 1883 --count 100000 --devices 100 [--rate 2000]
  *     [--qos 0|1] [--crossEvery 500] [--alerts] [--alertWaitMs 60000] [--inflight 500] [--prefix bench-]
@@ -30,8 +30,11 @@ const { values } = parseArgs({
     inflight: { type: 'string', default: '500' },
     prefix: { type: 'string', default: 'bench-' },
     alertWaitMs: { type: 'string', default: '60000' },
+    // flat: sensors/<id>/telemetry JSON; tasmota: tele/<id>/SENSOR as Tasmota sends it
+    payload: { type: 'string', default: 'flat' },
   },
 })
+const tasmota = values.payload === 'tasmota'
 
 const count = Number(values.count)
 const devices = Number(values.devices)
@@ -104,11 +107,16 @@ async function main(): Promise<void> {
     }
     const ts = Math.max(Date.now(), (lastTs[d] ?? 0) + 1)
     lastTs[d] = ts
-    const payload = `{"temperature":${temperature},"humidity":${40 + (i % 20)},"ts":${ts}}`
+    const humidity = 40 + (i % 20)
+    // Tasmota's Time is local and zone-less: the preset uses the receive time for it.
+    const payload = tasmota
+      ? `{"Time":"${new Date(ts).toISOString().slice(0, 19)}","AM2301":{"Temperature":${temperature},"Humidity":${humidity},"DewPoint":9.1},"TempUnit":"C"}`
+      : `{"temperature":${temperature},"humidity":${humidity},"ts":${ts}}`
+    const topic = tasmota ? `tele/${device}/SENSOR` : `sensors/${device}/telemetry`
     if (qos === 1) {
       const sentAt = performance.now()
       window.push(
-        client.publishAsync(`sensors/${device}/telemetry`, payload, { qos: 1 }).then(() => {
+        client.publishAsync(topic, payload, { qos: 1 }).then(() => {
           acked++
           ackLatencies.push(performance.now() - sentAt)
         }),
@@ -118,7 +126,7 @@ async function main(): Promise<void> {
         window = []
       }
     } else {
-      client.publish(`sensors/${device}/telemetry`, payload, { qos: 0 })
+      client.publish(topic, payload, { qos: 0 })
       // Respect the socket's back-pressure instead of buffering 100k messages in memory.
       if (n % 256 === 0) await new Promise((r) => setImmediate(r))
     }

@@ -110,7 +110,7 @@ export class Classifier {
     }
     // Derived metrics come from valid, calibrated values only, after the message's own.
     const first = readings[0]
-    if (first !== undefined) {
+    if (first !== undefined && this.#devices.derives) {
       let several = false
       for (const r of readings) if (r.device !== first.device) several = true
       const ids = several ? [...new Set(readings.map((r) => r.device))] : [first.device]

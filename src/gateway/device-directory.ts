@@ -53,6 +53,7 @@ export class DeviceDirectory {
   readonly #policy: UnknownDevicePolicy
   readonly #defaultProfile: DeviceProfile | undefined
   #unknownCount = 0
+  #derives = false
 
   constructor(opts: DeviceDirectoryOptions) {
     this.#policy = opts.unknownDevices
@@ -75,7 +76,17 @@ export class DeviceDirectory {
       }
       this.#entries.set(d.id, entry)
       this.#configured.push(entry)
+      if (entry.derive.length > 0) this.#derives = true
     }
+    if ((this.#defaultProfile?.derive.length ?? 0) > 0) this.#derives = true
+  }
+
+  /**
+   * False when no device can have derived metrics (none configured with them, and the
+   * unknown devices' profile has none): the classifier then skips looking for them.
+   */
+  get derives(): boolean {
+    return this.#derives
   }
 
   /** The configured devices, in config order. */
