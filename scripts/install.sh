@@ -144,8 +144,16 @@ do_install() {
   if [ -e "$destdir$config_path" ]; then
     say "kept the existing $destdir$config_path"
   else
-    # 0640 root:floxgate: the config may hold uplink credentials.
-    place "$example" "$destdir$config_path" 0640
+    # 0640 root:floxgate: the config may hold uplink credentials. The example's dataDir
+    # (../data, for a repository checkout) becomes the unit's StateDirectory=, so
+    # `floxgate status` and `floxgate export` run from a shell (no $STATE_DIRECTORY)
+    # open the database the service writes.
+    local config_tmp
+    config_tmp=$(mktemp)
+    sed 's#^\(  dataDir:\) \.\./data\b.*#\1 /var/lib/floxgate \# the unit'"'"'s StateDirectory= (status and export read it here too)#' \
+      "$example" >"$config_tmp"
+    place "$config_tmp" "$destdir$config_path" 0640
+    rm -f "$config_tmp"
     say "installed $destdir$config_path from the example: edit it, then 'systemctl reload floxgate'"
   fi
   if [ -z "$destdir" ] && getent group floxgate >/dev/null; then

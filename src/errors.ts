@@ -53,6 +53,12 @@ export const ERR = {
       `the database file ${file} is damaged or not a floxgate database (${detail}). Recovery: stop the service, move the file aside (mv ${file} ${file}.corrupt-$(date +%Y%m%dT%H%M%S), with its -wal and -shm files if present) and start again with a fresh database (docs/storage.md, Corruption)`,
     { exitCode: EXIT.DATABASE },
   ),
+  STORE_NOT_FOUND: define(
+    'FLX_ERR_STORE_NOT_FOUND',
+    (file: string) =>
+      `no database at ${file}: is this the config the service runs with, and has it started once? Under systemd the service keeps its data in $STATE_DIRECTORY (/var/lib/floxgate with the shipped unit), which replaces gateway.dataDir; set gateway.dataDir to that folder (scripts/install.sh does) or run this with STATE_DIRECTORY=/var/lib/floxgate`,
+    { exitCode: EXIT.DATABASE },
+  ),
   STORE_OPEN_FAILED: define(
     'FLX_ERR_STORE_OPEN_FAILED',
     (file: string, detail: string) =>

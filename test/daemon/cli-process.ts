@@ -91,8 +91,9 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 export async function runCli(
   args: readonly string[],
   timeoutMs = 15_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawnCli(args)
+  const p = spawnCli(args, env)
   const code = await withDeadline(p.exited, timeoutMs, `floxgate ${args.join(' ')}`).finally(() =>
     p.kill(),
   )

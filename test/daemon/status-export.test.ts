@@ -1,4 +1,8 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { EXIT } from '../../src/exit-codes.js'
+import { tempDir } from '../helpers/tmp.js'
 import { type CliProcess, runCli, startDaemon, withDeadline } from './cli-process.js'
 import {
   connectClient,
@@ -87,4 +91,21 @@ it('status exits 1 once the daemon is gone, and still reads the database', async
   expect(r.code).toBe(1)
   expect(r.stdout).toMatch(/health:\s+daemon not reachable/)
   expect(r.stdout).toContain('latest readings (3):')
+})
+
+it('status and export read the database where the service keeps it ($STATE_DIRECTORY), and say so when there is none', async () => {
+  const { dir, cleanup } = tempDir('floxgate-state-')
+  try {
+    const env = { STATE_DIRECTORY: dir }
+    for (const args of [['status'], ['export', '--format', 'csv']]) {
+      const r = await runCli([...args, '--config', cfg.file], 15_000, env)
+      expect(r.code).toBe(EXIT.DATABASE)
+      expect(r.stderr).toContain(`no database at ${join(dir, 'floxgate.db')}`)
+      expect(r.stderr).toContain('FLX_ERR_STORE_NOT_FOUND')
+    }
+    // read-only commands: nothing was created where the service's database is not
+    expect(readdirSync(dir)).toEqual([])
+  } finally {
+    cleanup()
+  }
 })

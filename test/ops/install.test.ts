@@ -11,6 +11,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/index.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const REPO = join(import.meta.dirname, '../..')
@@ -147,5 +148,30 @@ describe('scripts/install.sh', () => {
     expect(unknown.stderr).toContain('unknown option: --frobnicate')
     expect(run(script, root, ['--purge']).stderr).toContain('--purge only goes with --uninstall')
     expect(tree(root)).toEqual([])
+  })
+})
+
+describe('the installed config', () => {
+  it('puts the data where the service keeps it, so status and export find the same database', () => {
+    const src = tempDir('floxgate-src-')
+    const root = tempDir('floxgate-root-')
+    try {
+      const { script } = sourceTree(src.dir)
+      // the real example, as a release carries it
+      writeFileSync(
+        join(src.dir, 'config/floxgate.example.yaml'),
+        readFileSync(join(REPO, 'config/floxgate.example.yaml')),
+      )
+      expect(run(script, root.dir).status).toBe(0)
+      const installed = join(root.dir, 'etc/floxgate/floxgate.yaml')
+      expect(readFileSync(installed, 'utf8')).toMatch(/^ {2}dataDir: \/var\/lib\/floxgate /m)
+      const fromShell = loadConfig(installed, {})
+      const underSystemd = loadConfig(installed, { STATE_DIRECTORY: '/var/lib/floxgate' })
+      expect(fromShell.store.file).toBe('/var/lib/floxgate/floxgate.db')
+      expect(underSystemd.store.file).toBe(fromShell.store.file)
+    } finally {
+      src.cleanup()
+      root.cleanup()
+    }
   })
 })

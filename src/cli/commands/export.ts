@@ -1,6 +1,7 @@
 import { once } from 'node:events'
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs'
 import { loadConfig } from '../../config/load.js'
+import { ERR } from '../../errors.js'
 import { EXIT } from '../../exit-codes.js'
 import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
 import { openStore } from '../../store/index.js'
@@ -36,6 +37,8 @@ const COLUMNS = {
  */
 export async function exportCommand(o: ExportOptions, err: (s: string) => void): Promise<number> {
   const config = loadConfig(o.config, process.env, { builtinProfilesDir: devicesDir() })
+  // read-only: never create an empty database where the service's is not
+  if (!existsSync(config.store.file)) throw ERR.STORE_NOT_FOUND(config.store.file)
   const store = openStore({
     file: config.store.file,
     readonly: true,

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs'
 import { loadConfig } from '../../config/load.js'
+import { ERR } from '../../errors.js'
 import { EXIT } from '../../exit-codes.js'
 import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
 import { openStore } from '../../store/index.js'
@@ -32,6 +34,8 @@ export async function statusCommand(
   } else {
     health = 'http endpoint disabled in the config'
   }
+  // read-only: never create an empty database where the service's is not
+  if (!existsSync(config.store.file)) throw ERR.STORE_NOT_FOUND(config.store.file)
   const store = openStore({
     file: config.store.file,
     readonly: true,
