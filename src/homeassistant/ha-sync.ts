@@ -118,6 +118,9 @@ export class HomeAssistantSync {
       }
       this.stmts.remove.run(row.topic)
       sends.push(this.send(row.topic, ''))
+      // Its retained state goes too, so the broker does not keep values nobody shows.
+      const state = stateTopicOf(row.payload)
+      if (state !== undefined && state !== this.ctx.statusTopic) sends.push(this.send(state, ''))
       removed++
     }
     for (const [topic, payload] of want) {
@@ -187,5 +190,14 @@ export class HomeAssistantSync {
           'could not publish a Home Assistant discovery or state message; it is sent again at the next reload or restart',
         )
       })
+  }
+}
+
+function stateTopicOf(payload: string): string | undefined {
+  try {
+    const t = (JSON.parse(payload) as { state_topic?: unknown }).state_topic
+    return typeof t === 'string' ? t : undefined
+  } catch {
+    return undefined
   }
 }

@@ -163,11 +163,17 @@ it('an unknown device appears on its first reading; a device removed by a reload
     (m) => m.payload === '',
     'the empty config of loft overheat',
   )
+  await ha.latest(
+    'floxgate/gw-test/ha/loft/temperature',
+    (m) => m.payload === '',
+    "loft's retained state cleared",
+  )
   // A Home Assistant connecting now sees neither loft's entities nor loses porch's.
   const late = await homeAssistant()
   await late.latest(`${PREFIX}/sensor/floxgate_gw-test_porch_temperature/config`)
   await late.latest(`${PREFIX}/binary_sensor/floxgate_gw-test_status/config`)
   expect(late.messages.some((m) => m.topic.includes('_loft_'))).toBe(false)
+  expect(late.messages.some((m) => m.topic.startsWith('floxgate/gw-test/ha/loft/'))).toBe(false)
 })
 
 async function waitTopic(
