@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../test/helpers/net.js'
 
 // The benchmarks compile to `.bench/bench/` (tsconfig.bench.json); the daemon they measure
 // is the shipped one in `build/`, exactly what `npm start` runs.
@@ -46,18 +46,6 @@ export interface DaemonLaunch {
 
 /** Where a contender's broker is: in its own process, or an external one (Mosquitto). */
 export type BrokerMode = 'embedded' | 'external'
-
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /**
  * The bench config: embedded broker (no per-client rate limit) or an external one, one

@@ -20,11 +20,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect as tcpConnect } from 'node:net'
+import { connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import mqtt, { type MqttClient } from 'mqtt'
+import { freePort } from '../test/helpers/net.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,18 +59,6 @@ const cli = new URL('../../build/cli/main.js', import.meta.url).pathname
 const work = mkdtempSync(join(String(flags.dir), 'floxgate-bench-durability-'))
 const children = new Set<ChildProcess>()
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      const port = a !== null && typeof a === 'object' ? a.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /** Polls `check` until truthy; every wait in the benchmark has a deadline. */
 async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 120_000) {

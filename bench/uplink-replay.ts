@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect as netConnect } from 'node:net'
+import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { Forwarder, type ForwarderOptions, Outbox } from '../src/uplink/index.js'
 import { VERSION } from '../src/version.js'
+import { freePort } from '../test/helpers/net.js'
 
 export interface ReplayResult {
   readonly rows: number
@@ -88,18 +89,6 @@ export function backlogDatabase(dir: string, rows: number): Database.Database {
     }
   })()
   return db
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildProcess }> {
