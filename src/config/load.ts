@@ -95,7 +95,7 @@ export function checkConfig(
     }
   }
   found.push(...crossCheck(raw, [...profiles.keys()], knownMetrics(raw, profiles)))
-  if (parsed.success) found.push(...fileCheck(parsed.data, dir))
+  if (parsed.success) found.push(...fileCheck(parsed.data, dir), ...clientIdClash(parsed.data))
 
   const located = dedupe(found).map((f): ConfigProblem => {
     const pos = src.position(f.path)
@@ -215,7 +215,7 @@ function resolveConfig(
       },
       external: {
         ...c.broker.external,
-        clientId: c.broker.external.clientId ?? `floxgate-${c.gateway.id}`,
+        clientId: c.broker.external.clientId ?? externalClientId(c.gateway.id),
         caFile: opt(c.broker.external.caFile),
         certFile: opt(c.broker.external.certFile),
         keyFile: opt(c.broker.external.keyFile),
@@ -272,6 +272,43 @@ function uplinkList(c: ParsedConfig): NonNullable<ParsedConfig['uplinks']> {
       alertsAs: 'telemetry',
     },
   ]
+}
+
+/** The external broker's default session: never the uplink's `floxgate-<id>`. */
+function externalClientId(gatewayId: string): string {
+  return `floxgate-${gatewayId}-sensors`
+}
+
+/**
+ * One client id on one broker is one session: the uplink and the external-broker
+ * connection would take it over from each other, each connect kicking the other out.
+ */
+function clientIdClash(c: ParsedConfig): { path: PropertyKey[]; message: string }[] {
+  if (c.broker.mode !== 'external') return []
+  const external = c.broker.external.clientId ?? externalClientId(c.gateway.id)
+  const at = endpoint(c.broker.external.url ?? '')
+  const found: { path: PropertyKey[]; message: string }[] = []
+  uplinkList(c).forEach((u, i) => {
+    if (!u.enabled || u.kind !== 'mqtt') return
+    const id =
+      u.clientId ??
+      (c.uplink !== undefined ? `floxgate-${c.gateway.id}` : `floxgate-${c.gateway.id}-${u.id}`)
+    if (id !== external || endpoint(u.url) !== at) return
+    found.push({
+      path: c.uplinks !== undefined ? ['uplinks', i, 'clientId'] : ['uplink', 'clientId'],
+      message: `"${id}" is also broker.external.clientId on the same broker: the two connections would take over each other's session; give them different ids`,
+    })
+  })
+  return found
+}
+
+function endpoint(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port}`
+  } catch {
+    return url
+  }
 }
 
 function dedupe<T extends { path: PropertyKey[]; message: string }>(items: T[]): T[] {

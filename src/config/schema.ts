@@ -456,7 +456,7 @@ export const configSchema = z.strictObject({
   store: z
     .strictObject({
       file: text.default('floxgate.db'),
-      durability: z.enum(['normal', 'full']).default('normal'),
+      durability: z.enum(['normal', 'full']).default('full'),
       batch: z
         .strictObject({
           maxRows: int(1, 100_000).default(500),

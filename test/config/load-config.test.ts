@@ -377,3 +377,28 @@ describe('device profiles', () => {
     expect(c.profiles.get('scd41')?.metrics.temperature).toEqual({ min: -10, max: 60 })
   })
 })
+
+describe('loadConfig: client ids of the uplink and the external broker', () => {
+  const external =
+    'gateway: { id: gw1 }\nbroker: { mode: external, external: { url: "mqtt://127.0.0.1:1883" } }\n'
+
+  it('defaults to two different ids, so one broker can serve both connections', () => {
+    const c = loadConfig(write(`${external}uplink: { url: "mqtt://127.0.0.1:1883" }\n`), {})
+    expect(c.broker.external.clientId).toBe('floxgate-gw1-sensors')
+    expect(c.uplink?.clientId).toBe('floxgate-gw1')
+  })
+
+  it('refuses the same id for both on the same broker', () => {
+    const lines = problems(
+      `${external.replace('1883" }', '1883", clientId: same }')}uplink: { url: "mqtt://127.0.0.1:1883", clientId: same }\n`,
+    )
+    expect(lines.join('\n')).toMatch(/uplink\.clientId.*"same" is also broker\.external\.clientId/)
+  })
+
+  it('allows the same id on two different brokers', () => {
+    const lines = problems(
+      `${external.replace('1883" }', '1883", clientId: same }')}uplink: { url: "mqtt://127.0.0.1:1884", clientId: same }\n`,
+    )
+    expect(lines).toEqual([])
+  })
+})

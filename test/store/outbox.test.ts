@@ -84,6 +84,18 @@ describe('outbox cap', () => {
     t.cleanup()
   })
 
+  it('TTL 0 (uplink.ttlHours: 0, "keep them") keeps every row', () => {
+    let now = T0
+    const t = tempStore({ now: () => now, outbox: { ttlMs: 0 } })
+    cleanups.push(t.cleanup)
+    writeMany(t.store, 0, 10)
+    now += 86_400_000
+    writeMany(t.store, 10, 10)
+    const s = t.store.outboxStats()
+    expect(s.dropped.ttl).toBe(0)
+    expect(s.rows).toBe(20)
+  })
+
   it('TTL: rows older than ttlMs are deleted when new rows arrive, and counted', () => {
     let now = T0
     const t = tempStore({ now: () => now, outbox: { ttlMs: 60_000 } })
