@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ERR, FloxgateError, isError } from '../errors.js'
 import { EXIT } from '../exit-codes.js'
 import { VERSION } from '../version.js'
+import type { ExportKind } from './commands/export.js'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 const err = (s: string) => process.stderr.write(`${s}\n`)
@@ -154,11 +155,13 @@ program
 
 program
   .command('export')
-  .description('write readings or aggregates of a time range as CSV or NDJSON')
+  .description(
+    'write readings, aggregates, alert events or dead letters of a time range as CSV or NDJSON',
+  )
   .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
   .addOption(
     new Option('--kind <kind>', 'what to export')
-      .choices(['readings', 'aggregates'])
+      .choices(['readings', 'aggregates', 'alerts', 'dead-letters'])
       .default('readings'),
   )
   .addOption(
@@ -173,7 +176,7 @@ program
       (await import('./commands/export.js')).exportCommand(
         {
           config: String(o.config),
-          kind: o.kind === 'aggregates' ? 'aggregates' : 'readings',
+          kind: (o.kind ?? 'readings') as ExportKind,
           format: o.format === 'ndjson' ? 'ndjson' : 'csv',
           from: Number(o.from),
           to: Number(o.to),

@@ -97,6 +97,13 @@ export class StoreQueries {
       ),
       active: db.prepare('SELECT * FROM alert_state ORDER BY device, metric, rule'),
       history: db.prepare('SELECT * FROM alert_events WHERE ts >= ? AND ts < ? ORDER BY ts, id'),
+      deadLetters: db.prepare(
+        `SELECT received_at AS receivedAt, topic, device, reason, detail, payload
+         FROM dead_letters
+         WHERE received_at >= @from AND received_at < @to
+           AND (@device IS NULL OR device = @device)
+         ORDER BY received_at, id`,
+      ),
       counts: db.prepare(
         `SELECT (SELECT count(*) FROM series) AS series,
                 (SELECT count(*) FROM readings) AS readings,
@@ -138,12 +145,29 @@ export class StoreQueries {
     ) as IterableIterator<Aggregate>
   }
 
+  /** Dead letters received in [from, to), oldest first, streamed (for `floxgate export`). */
+  deadLetters(from: number, to: number, filter: RangeFilter = {}): IterableIterator<DeadLetterRow> {
+    return this.stmts.deadLetters.iterate(
+      rangeParams(from, to, filter),
+    ) as IterableIterator<DeadLetterRow>
+  }
+
   /** Raise and clear events with from <= ts < to, oldest first, streamed. */
   *alertHistory(from: number, to: number): IterableIterator<StoredAlertEvent> {
     for (const row of this.stmts.history.iterate(from, to) as IterableIterator<AlertRow>) {
       yield { ...toAlert(row), state: row.state as AlertState }
     }
   }
+}
+
+/** A stored dead letter: the message as received and why it was refused. */
+export interface DeadLetterRow {
+  readonly receivedAt: number
+  readonly topic: string
+  readonly device: string | null
+  readonly reason: string
+  readonly detail: string
+  readonly payload: Buffer
 }
 
 function rangeParams(from: number, to: number, f: RangeFilter) {

@@ -358,6 +358,9 @@ export class Store {
   aggregates(...args: Parameters<StoreQueries['aggregates']>) {
     return this.queries.aggregates(...args)
   }
+  deadLetters(...args: Parameters<StoreQueries['deadLetters']>) {
+    return this.queries.deadLetters(...args)
+  }
   alertHistory(...args: Parameters<StoreQueries['alertHistory']>) {
     return this.queries.alertHistory(...args)
   }

@@ -31,6 +31,11 @@ beforeAll(async () => {
     telemetry({ humidity: 44 }, t0 + 6000),
     { qos: 1 },
   )
+  // two dead letters: text that is not a reading, and bytes that are not UTF-8
+  await sensor.client.publishAsync('sensors/bench-d/telemetry', 'not a reading', { qos: 1 })
+  await sensor.client.publishAsync('sensors/bench-e/telemetry', Buffer.from([0x7b, 0xff, 0xfe]), {
+    qos: 1,
+  })
   await sensor.close()
 })
 afterAll(async () => {
@@ -82,6 +87,48 @@ it('`floxgate export --format csv` writes the readings with a header', async () 
       .split('\n')
       .map((l) => (JSON.parse(l) as { value: number }).value),
   ).toEqual([20.5, 21.25])
+})
+
+it('`floxgate export --kind alerts` and `--kind dead-letters`: the same CSV and NDJSON', async () => {
+  const alerts = await runCli(['export', '--config', cfg.file, '--kind', 'alerts'])
+  expect(alerts.code).toBe(0)
+  const a = alerts.stdout.trim().split('\n')
+  expect(a[0]).toBe('ts,device,metric,rule,kind,severity,state,value,threshold,since')
+  expect(a.slice(1).map((l) => l.split(',').slice(1, 8))).toEqual([
+    ['bench-b', 'temperature', 'too-hot', 'high', 'critical', 'raised', '31'],
+  ])
+  expect(alerts.stderr).toContain('exported 1 alerts')
+
+  const dead = await runCli([
+    'export',
+    '--config',
+    cfg.file,
+    '--kind',
+    'dead-letters',
+    '--format',
+    'ndjson',
+  ])
+  expect(dead.code).toBe(0)
+  const rows = dead.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  expect(rows.map((r) => [r.topic, r.payload, r.encoding])).toEqual([
+    ['sensors/bench-d/telemetry', 'not a reading', 'utf8'],
+    ['sensors/bench-e/telemetry', Buffer.from([0x7b, 0xff, 0xfe]).toString('base64'), 'base64'],
+  ])
+  expect(rows[0]).toMatchObject({ reason: expect.any(String), receivedAt: expect.any(Number) })
+  // the time range applies as to readings: nothing received before t0
+  const none = await runCli([
+    'export',
+    '--config',
+    cfg.file,
+    '--kind',
+    'dead-letters',
+    '--to',
+    String(t0),
+  ])
+  expect(none.stdout.trim()).toBe('receivedAt,topic,device,reason,detail,payload,encoding')
 })
 
 it('status exits 1 once the daemon is gone, and still reads the database', async () => {

@@ -4,17 +4,20 @@ import { loadConfig } from '../../config/load.js'
 import { ERR } from '../../errors.js'
 import { EXIT } from '../../exit-codes.js'
 import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
-import { openStore } from '../../store/index.js'
+import { openStore, type Store } from '../../store/index.js'
 
 export interface ExportOptions {
   readonly config: string
-  readonly kind: 'readings' | 'aggregates'
+  readonly kind: ExportKind
   readonly format: 'csv' | 'ndjson'
   readonly from: number
   readonly to: number
   readonly device?: string | undefined
   readonly out?: string | undefined
 }
+
+export const EXPORT_KINDS = ['readings', 'aggregates', 'alerts', 'dead-letters'] as const
+export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 const COLUMNS = {
   readings: ['device', 'metric', 'ts', 'value', 'receivedAt'],
@@ -29,6 +32,20 @@ const COLUMNS = {
     'mean',
     'last',
   ],
+  alerts: [
+    'ts',
+    'device',
+    'metric',
+    'rule',
+    'kind',
+    'severity',
+    'state',
+    'value',
+    'threshold',
+    'since',
+  ],
+  // payload as received: UTF-8 text, or base64 when it is not valid UTF-8
+  'dead-letters': ['receivedAt', 'topic', 'device', 'reason', 'detail', 'payload', 'encoding'],
 } as const
 
 /**
@@ -54,11 +71,7 @@ export async function exportCommand(o: ExportOptions, err: (s: string) => void):
   const started = Date.now()
   try {
     if (o.format === 'csv') await write(sink, `${cols.join(',')}\n`)
-    const rows =
-      o.kind === 'readings'
-        ? store.readings(o.from, o.to, { device: o.device })
-        : store.aggregates(o.from, o.to, { device: o.device })
-    for (const row of rows as Iterable<Record<string, unknown>>) {
+    for (const row of rowsOf(store, o)) {
       const line =
         o.format === 'csv'
           ? `${cols.map((c) => csvCell(row[c])).join(',')}\n`
@@ -81,6 +94,36 @@ export async function exportCommand(o: ExportOptions, err: (s: string) => void):
   err(`exported ${n} ${o.kind}${o.out ? ` to ${o.out}` : ''}`)
   return EXIT.OK
 }
+
+function* rowsOf(store: Store, o: ExportOptions): Iterable<Record<string, unknown>> {
+  const f = { device: o.device }
+  switch (o.kind) {
+    case 'readings':
+      yield* store.readings(o.from, o.to, f) as Iterable<Record<string, unknown>>
+      return
+    case 'aggregates':
+      yield* store.aggregates(o.from, o.to, f) as Iterable<Record<string, unknown>>
+      return
+    case 'alerts':
+      for (const a of store.alertHistory(o.from, o.to)) {
+        if (o.device === undefined || a.device === o.device) yield { ...a }
+      }
+      return
+    case 'dead-letters':
+      for (const d of store.deadLetters(o.from, o.to, f)) {
+        const text = UTF8.decode(d.payload)
+        const utf8 = Buffer.from(text, 'utf8').equals(d.payload)
+        yield {
+          ...d,
+          payload: utf8 ? text : d.payload.toString('base64'),
+          encoding: utf8 ? 'utf8' : 'base64',
+        }
+      }
+      return
+  }
+}
+
+const UTF8 = new TextDecoder('utf-8')
 
 function write(sink: NodeJS.WritableStream, s: string): Promise<void> | undefined {
   // Respect back-pressure so a slow pipe does not buffer the whole export in memory.
