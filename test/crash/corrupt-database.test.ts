@@ -30,7 +30,7 @@ afterAll(async () => {
 async function expectRefusedTwice(config: string, dbFile: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const d = await startDaemon(config, { ready: false })
-    const { code } = await d.exited
+    const code = await d.exited
     expect(code).toBe(3)
     const lines = d.stderr().trim().split('\n')
     expect(lines).toHaveLength(1)

@@ -4,11 +4,10 @@
  * awaited on the "floxgate is ready" line, and a separate SQLite connection to count
  * what the daemon committed.
  */
-import { type ChildProcess, execSync, spawn } from 'node:child_process'
+import { execSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { waitFor } from '../helpers/wait.js'
 
 export const root = join(import.meta.dirname, '../..')
 const cli = join(root, 'build/cli/main.js')
@@ -86,91 +85,12 @@ export function writeConfig(dir: string, o: DaemonConfigOptions): string {
   return file
 }
 
-export interface LogLine {
-  readonly msg?: string
-  readonly level?: number
-  readonly [key: string]: unknown
-}
-
-export interface DaemonProcess {
-  readonly proc: ChildProcess
-  readonly logs: LogLine[]
-  stderr(): string
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  /** SIGKILL and wait for the exit. */
-  kill(): Promise<void>
-  /** SIGTERM (graceful drain) and wait; resolves with the exit code. */
-  stop(): Promise<number | null>
-}
-
-const running = new Set<DaemonProcess>()
-
-/** SIGKILLs every daemon still running (afterEach / afterAll). */
-export async function killAllDaemons(): Promise<void> {
-  for (const d of [...running]) await d.kill()
-}
-
-/** Spawns `floxgate start --config FILE` and, unless told not to, waits until it is ready. */
-export async function startDaemon(
-  configFile: string,
-  { ready = true, timeoutMs = 20_000 } = {},
-): Promise<DaemonProcess> {
-  const proc = spawn(process.execPath, [cli, 'start', '--config', configFile], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NOTIFY_SOCKET: '' },
-  })
-  const logs: LogLine[] = []
-  let partial = ''
-  proc.stdout?.on('data', (d: Buffer) => {
-    const lines = (partial + d.toString()).split('\n')
-    partial = lines.pop() ?? ''
-    for (const l of lines) {
-      try {
-        logs.push(JSON.parse(l) as LogLine)
-      } catch {
-        logs.push({ msg: l })
-      }
-    }
-  })
-  let err = ''
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString()
-  })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.once('exit', (code, signal) => r({ code, signal })),
-  )
-  let done = false
-  const d: DaemonProcess = {
-    proc,
-    logs,
-    stderr: () => err,
-    exited,
-    kill: async () => {
-      if (!done) proc.kill('SIGKILL')
-      await exited
-    },
-    stop: async () => {
-      if (!done) proc.kill('SIGTERM')
-      return (await exited).code
-    },
-  }
-  running.add(d)
-  void exited.then(() => {
-    done = true
-    running.delete(d)
-  })
-  if (ready) {
-    await waitFor(
-      () => {
-        if (done) throw new Error(`the daemon exited before it was ready: ${err}`)
-        return logs.some((l) => l.msg === 'floxgate is ready')
-      },
-      { timeoutMs, what: 'the daemon to be ready' },
-    )
-  }
-  return d
-}
+// The daemon as a child process: the one starter in test/daemon/cli-process.ts.
+export {
+  type CliProcess as DaemonProcess,
+  killAll as killAllDaemons,
+  startDaemon,
+} from '../daemon/cli-process.js'
 
 /** Count of stored readings per `device|ts`, read through a connection of our own. */
 export function storedReadings(dbFile: string, devicePrefix: string): Map<string, number> {

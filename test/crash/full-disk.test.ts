@@ -112,7 +112,7 @@ it.skipIf(!mounted)(
       timeoutMs: 20_000,
       what: 'sensors disconnected by refusals',
     })
-    expect(daemon.proc.exitCode).toBeNull()
+    expect(daemon.child.exitCode).toBeNull()
     expect(fleet.acked.size).toBeLessThan(fleet.total)
     // Nothing acknowledged was lost while the disk was full.
     const during = storedReadings(dbFile, 'full-')

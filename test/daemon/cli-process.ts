@@ -25,8 +25,17 @@ export interface CliProcess {
   waitForLog(msg: RegExp, timeoutMs?: number): Promise<LogLine>
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>
-  /** SIGKILL if still running (afterEach safety net). */
+  /** SIGKILL if still running (afterEach safety net, crash tests), and wait for the exit. */
   kill(): Promise<void>
+  /** SIGTERM (graceful drain) if still running; resolves with the exit code. */
+  stop(): Promise<number | null>
+}
+
+const running = new Set<CliProcess>()
+
+/** SIGKILLs every CLI process still running (afterEach / afterAll). */
+export async function killAll(): Promise<void> {
+  for (const p of [...running]) await p.kill()
 }
 
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
@@ -62,7 +71,7 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   )
-  return {
+  const p: CliProcess = {
     child,
     logs,
     stdout: () => out,
@@ -84,7 +93,14 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
       child.kill('SIGKILL')
       await exited
     },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      return await exited
+    },
   }
+  running.add(p)
+  void exited.then(() => running.delete(p))
+  return p
 }
 
 /** Runs a CLI command to its end (bounded) and returns its exit code and output. */
@@ -109,12 +125,22 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
   return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
 
-/** A daemon started from `config`, ready (its "ready" log line seen). */
+export interface StartDaemonOptions {
+  readonly env?: NodeJS.ProcessEnv
+  /** Wait for the "floxgate is ready" line (default true); false for a start that fails. */
+  readonly ready?: boolean
+  readonly timeoutMs?: number
+}
+
+/**
+ * `floxgate start --config FILE` as a child process, by default once ready (its "ready"
+ * log line seen). The one daemon starter: the CLI tests and the crash tests use it.
+ */
 export async function startDaemon(
   config: string,
-  env: NodeJS.ProcessEnv = {},
+  { env = {}, ready = true, timeoutMs = 20_000 }: StartDaemonOptions = {},
 ): Promise<CliProcess> {
   const p = spawnCli(['start', '--config', config], env)
-  await p.waitForLog(/^floxgate is ready$/, 15_000)
+  if (ready) await p.waitForLog(/^floxgate is ready$/, timeoutMs)
   return p
 }

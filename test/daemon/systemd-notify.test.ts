@@ -19,7 +19,7 @@ afterAll(async () => {
 })
 
 it('the real daemon sends READY=1, then RELOADING=1 and READY=1 on SIGHUP, then STOPPING=1, in order', async () => {
-  daemon = await startDaemon(cfg.file, { NOTIFY_SOCKET: receiver.socket })
+  daemon = await startDaemon(cfg.file, { env: { NOTIFY_SOCKET: receiver.socket } })
   const has = (prefix: string, from = 0) =>
     receiver.messages().findIndex((m, i) => i >= from && m.startsWith(prefix))
   await waitFor(() => has('READY=1') >= 0, { what: 'READY=1' })
