@@ -1,8 +1,17 @@
 import { ERR } from '../errors.js'
-import { type Acl, type AclSubject, DENY_ALL, mayPublish, maySubscribe } from './acl.js'
+import {
+  type Acl,
+  type AclSubject,
+  DENY_ALL,
+  expandPattern,
+  mayPublish,
+  maySubscribe,
+} from './acl.js'
+import { AuthThrottle, VerifySlots } from './auth-throttle.js'
+import { MAX_CLIENT_ID_BYTES, MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES } from './limits.js'
 import { verifyAgainstDummy, verifyPassword } from './password.js'
 import type { RefusalReason } from './refusal.js'
-import { isValidFilter } from './topic-filter.js'
+import { isValidFilter, matchTopic } from './topic-filter.js'
 
 /** A device or client account of the embedded broker. */
 export interface BrokerUser {
@@ -25,26 +34,73 @@ export type AuthResult =
   | {
       readonly ok: false
       readonly reason: RefusalReason
-      readonly returnCode: 4 | 5
+      readonly returnCode: 2 | 3 | 4 | 5
       readonly detail: string
     }
+
+/** Who connects: what the CONNECT says and where it came from. */
+export interface ConnectAttempt {
+  readonly clientId: string
+  readonly username: string | undefined
+  readonly password: Buffer | undefined
+  /** The peer's IP address; undefined when the transport does not tell. */
+  readonly address: string | undefined
+}
 
 /** Who may connect and what each may publish or subscribe to. */
 export class AccessPolicy {
   private readonly users = new Map<string, BrokerUser>()
+  /** Publish filters of each account, `{username}` filled in: topics the account owns. */
+  private readonly owned: { readonly username: string; readonly filter: string }[] = []
+  private readonly throttle = new AuthThrottle()
+  private readonly slots = new VerifySlots()
 
-  constructor(private readonly opts: AccessOptions) {
+  constructor(
+    private readonly opts: AccessOptions,
+    private readonly now: () => number = Date.now,
+  ) {
     for (const u of opts.users ?? []) {
       checkAcl(`users.${u.username}.acl`, u.acl)
       this.users.set(u.username, u)
+      for (const p of u.acl.publish) {
+        // `{clientid}` entries depend on the connecting client: they own nothing fixed.
+        if (p.includes('{clientid}')) continue
+        const filter = expandPattern(p, { username: u.username, clientId: '' })
+        if (filter !== undefined) this.owned.push({ username: u.username, filter })
+      }
     }
     if (opts.anonymousAcl) checkAcl('anonymousAcl', opts.anonymousAcl)
   }
 
-  async authenticate(
-    username: string | undefined,
-    password: Buffer | undefined,
-  ): Promise<AuthResult> {
+  /** The account whose ACL owns `topic` (its publish filters cover it), if any. */
+  ownerOf(topic: string): string | undefined {
+    for (const o of this.owned) if (matchTopic(o.filter, topic)) return o.username
+    return undefined
+  }
+
+  /** True when `clientId` is an account's username and the client is not that account. */
+  clientIdOwnedByOther(clientId: string, username: string | undefined): boolean {
+    return clientId !== username && this.users.has(clientId)
+  }
+
+  async authenticate(a: ConnectAttempt): Promise<AuthResult> {
+    const { username, password } = a
+    if (Buffer.byteLength(a.clientId) > MAX_CLIENT_ID_BYTES) {
+      return {
+        ok: false,
+        reason: 'bad-client-id',
+        returnCode: 2,
+        detail: `client id longer than ${MAX_CLIENT_ID_BYTES} bytes`,
+      }
+    }
+    if (username !== undefined && Buffer.byteLength(username) > MAX_USERNAME_BYTES) {
+      return {
+        ok: false,
+        reason: 'bad-credentials',
+        returnCode: 4,
+        detail: `username longer than ${MAX_USERNAME_BYTES} bytes`,
+      }
+    }
     if (username === undefined || username === '') {
       if (this.opts.allowAnonymous) {
         return { ok: true, username: undefined, acl: this.opts.anonymousAcl ?? DENY_ALL }
@@ -56,12 +112,43 @@ export class AccessPolicy {
         detail: 'anonymous clients are not allowed: give the device a username and password',
       }
     }
+    const wait = this.throttle.blockedFor(a.address, username, this.now())
+    if (wait > 0) {
+      return {
+        ok: false,
+        reason: 'auth-throttled',
+        returnCode: 3,
+        detail: `too many failed logins from this address or for this username; refused without checking for ${Math.ceil(wait / 1000)} s`,
+      }
+    }
+    if (password !== undefined && password.length > MAX_PASSWORD_BYTES) {
+      this.throttle.failed(a.address, username, this.now())
+      return {
+        ok: false,
+        reason: 'bad-credentials',
+        returnCode: 4,
+        detail: `password longer than ${MAX_PASSWORD_BYTES} bytes`,
+      }
+    }
     const plain = password?.toString('utf8') ?? ''
     const user = this.users.get(username)
-    const ok = user
-      ? await verifyPassword(plain, user.passwordHash)
-      : await verifyAgainstDummy(plain)
-    if (ok && user) return { ok: true, username, acl: user.acl }
+    const verifying = this.slots.run(() =>
+      user ? verifyPassword(plain, user.passwordHash) : verifyAgainstDummy(plain),
+    )
+    if (verifying === undefined) {
+      return {
+        ok: false,
+        reason: 'auth-throttled',
+        returnCode: 3,
+        detail: 'too many logins being checked at once; refused without checking',
+      }
+    }
+    const ok = await verifying
+    if (ok && user) {
+      this.throttle.succeeded(a.address, username)
+      return { ok: true, username, acl: user.acl }
+    }
+    this.throttle.failed(a.address, username, this.now())
     return {
       ok: false,
       reason: 'bad-credentials',

@@ -1,11 +1,20 @@
 import type { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
 import { ERR } from '../errors.js'
 import { type AccessOptions, AccessPolicy } from './access-policy.js'
 import { AckSequence } from './ack-sequence.js'
 import type { Acl } from './acl.js'
-import type { Publisher, PublishOptions, QoS, SensorIntake, SensorMessage } from './intake.js'
+import type {
+  BrokerDeadLetterReason,
+  Publisher,
+  PublishOptions,
+  QoS,
+  SensorIntake,
+  SensorMessage,
+} from './intake.js'
 import { IntakeGate } from './intake-gate.js'
+import { clipForLog, MAX_TOPIC_BYTES, REFUSED_PAYLOAD_HEAD_BYTES, topicProblem } from './limits.js'
 import {
   type Listener,
   listenTcp,
@@ -46,6 +55,11 @@ export interface EmbeddedBrokerOptions extends AccessOptions {
   readonly rateLimit?: RateLimit
   /** Retained online/offline announcement; none when absent. */
   readonly status?: StatusOptions
+  /**
+   * Bytes queued for one client's socket beyond which it is disconnected as a slow
+   * consumer (it stopped reading); default 256 KiB.
+   */
+  readonly maxOutgoingBytes?: number
   /** Called for broker-level errors (never thrown); default: ignored. */
   readonly onError?: (err: Error) => void
 }
@@ -56,10 +70,40 @@ interface Session {
   readonly acl: Acl
   readonly bucket: TokenBucket | undefined
   readonly acks: AckSequence
+  /** Refused messages in the current minute: past STRIKE_LIMIT the client is disconnected. */
+  strikes: number
+  strikesSince: number
 }
 
 const DEFAULT_MAX_PAYLOAD = 64 * 1024
+const DEFAULT_MAX_OUTGOING = 256 * 1024
+/** A client whose messages are refused this often a minute is disconnected. */
+const STRIKE_LIMIT = 10
+const STRIKE_WINDOW_MS = 60_000
 const NO_ACK = () => {}
+
+/** Bytes a socket may hold before `write()` says "wait" (see listeners.ts). */
+export function socketHighWaterMark(o: {
+  maxPayloadBytes?: number | undefined
+  maxOutgoingBytes?: number | undefined
+}): number {
+  // One whole PUBLISH written while under the bound never makes write() return false, so
+  // aedes never waits for a slow client's drain while routing someone else's message.
+  return (
+    (o.maxOutgoingBytes ?? DEFAULT_MAX_OUTGOING) +
+    (o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD) +
+    MAX_TOPIC_BYTES +
+    64
+  )
+}
+
+/** Largest MQTT packet a client may send; a longer one closes the connection unread. */
+export function maxPacketBytes(maxPayloadBytes: number | undefined): number {
+  const payload = maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD
+  // Oversized payloads up to here get a dead letter and an ack; past it, buffering the
+  // packet would cost unbounded memory, so the connection is closed.
+  return Math.max(1024 * 1024, 2 * payload) + MAX_TOPIC_BYTES + 64
+}
 
 /**
  * The aedes broker embedded in the daemon. Sensor publishes are consumed in-process in
@@ -72,6 +116,8 @@ export class EmbeddedBroker {
   readonly publisher: Publisher
   private readonly listeners: Listener[] = []
   private readonly sessions = new WeakMap<Client, Session>()
+  /** Connected client ids and their account (undefined: anonymous), for takeover refusal. */
+  private readonly owners = new Map<string, { client: Client; username: string | undefined }>()
   private readonly refusalListeners = new Set<RefusalListener>()
   private readonly counts = new Map<RefusalReason, number>(REFUSAL_REASONS.map((r) => [r, 0]))
   // Payloads of rate-limited QoS 0 messages: aedes still routes them after the hook, so
@@ -93,7 +139,7 @@ export class EmbeddedBroker {
       m.ack(err instanceof Error ? err : new Error(String(err))),
     )
     aedes.authenticate = (client, username, password, cb) => {
-      this.authenticate(client, username, password).then(
+      this.authenticate(client, username ?? undefined, password ?? undefined).then(
         (ok) => cb(null, ok),
         (err: Error & { returnCode?: number }) =>
           cb(Object.assign(err, { returnCode: err.returnCode ?? 3 }) as AuthenticateError, false),
@@ -102,7 +148,9 @@ export class EmbeddedBroker {
     aedes.authorizePublish = (client, packet, cb) => this.authorizePublish(client, packet, cb)
     aedes.authorizeSubscribe = (client, sub, cb) => {
       const s = this.sessions.get(client)
+      const bad = topicProblem(sub.topic)
       if (
+        bad === undefined &&
         s &&
         this.policy.maySubscribe(s.acl, { username: s.username, clientId: client.id }, sub.topic)
       ) {
@@ -112,19 +160,19 @@ export class EmbeddedBroker {
       this.refuse(
         client,
         s,
-        'acl-subscribe',
+        bad === undefined ? 'acl-subscribe' : 'bad-topic',
         sub.topic,
-        'subscription not allowed by the ACL',
+        bad ?? 'subscription not allowed by the ACL',
         'suback-refused',
       )
       cb(null, null) // SUBACK 0x80 for this filter, the connection stays
     }
-    aedes.authorizeForward = (_client, packet) =>
-      typeof packet.payload !== 'string' && this.dropped.has(packet.payload) ? null : packet
-    aedes.on('clientDisconnect', (client) => {
-      const s = this.sessions.get(client)
-      if (s) this.gate.dropConnection(s)
-    })
+    aedes.authorizeForward = (client, packet) => {
+      if (typeof packet.payload !== 'string' && this.dropped.has(packet.payload)) return null
+      return this.mayForward(client) ? packet : null
+    }
+    aedes.on('clientDisconnect', (client) => this.forget(client))
+    aedes.on('clientError', (client) => this.forget(client))
     // one client's trouble never crashes the broker; broker-level errors are reported
     const emitter: EventEmitter = aedes
     emitter.on('error', (err: Error) => opts.onError?.(err))
@@ -136,17 +184,20 @@ export class EmbeddedBroker {
     for (const t of opts.sensorTopics) {
       if (!isValidFilter(t)) throw ERR.BROKER_BAD_FILTER('sensorTopics', t)
     }
-    const aedes = await Aedes.createBroker()
+    // drainTimeout: a client over its outgoing bound is cut in authorizeForward; this only
+    // bounds a wait on a socket whose transport ignores the high-water mark (websocket).
+    const aedes = await Aedes.createBroker({ drainTimeout: 5000 })
     const broker = new EmbeddedBroker(aedes, opts)
     try {
       const handle = (
         stream: Parameters<typeof aedes.handle>[0],
         req?: Parameters<typeof aedes.handle>[1],
       ) => {
-        aedes.handle(readWholeBuffer(stream), req)
+        broker.boundPackets(aedes.handle(readWholeBuffer(stream), req), stream as unknown as Duplex)
       }
-      if (opts.tcp) broker.listeners.push(await listenTcp(opts.tcp, handle))
-      if (opts.tls) broker.listeners.push(await listenTls(opts.tls, handle))
+      const highWaterMark = socketHighWaterMark(opts)
+      if (opts.tcp) broker.listeners.push(await listenTcp({ ...opts.tcp, highWaterMark }, handle))
+      if (opts.tls) broker.listeners.push(await listenTls({ ...opts.tls, highWaterMark }, handle))
       if (opts.websocket) broker.listeners.push(await listenWebSocket(opts.websocket, handle))
       if (opts.status) await broker.publishStatus('online')
     } catch (err) {
@@ -209,13 +260,42 @@ export class EmbeddedBroker {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<boolean> {
-    const res = await this.policy.authenticate(username, password)
+    const conn = client.conn as unknown as { remoteAddress?: string } | undefined
+    const res = await this.policy.authenticate({
+      clientId: client.id,
+      username,
+      password,
+      address: conn?.remoteAddress,
+    })
     if (!res.ok) {
       this.refuse(client, undefined, res.reason, undefined, res.detail, 'connack-refused', username)
       throw Object.assign(new Error(res.detail), { returnCode: res.returnCode })
     }
+    // A client id is its account's: another account (or an anonymous client) taking it
+    // over would end that session and could receive its messages.
+    const holder = this.owners.get(client.id)
+    if (
+      this.policy.clientIdOwnedByOther(client.id, res.username) ||
+      (holder !== undefined && holder.client !== client && holder.username !== res.username)
+    ) {
+      const detail = 'this client id belongs to another account'
+      this.refuse(
+        client,
+        undefined,
+        'client-id-taken',
+        undefined,
+        detail,
+        'connack-refused',
+        username,
+      )
+      throw Object.assign(new Error(detail), { returnCode: 2 })
+    }
+    this.owners.set(client.id, { client, username: res.username })
+    ;(client.conn as unknown as Duplex | undefined)?.once('close', () => this.forget(client))
     const rate = this.opts.rateLimit
     this.sessions.set(client, {
+      strikes: 0,
+      strikesSince: 0,
       username: res.username,
       acl: res.acl,
       bucket: rate ? new TokenBucket(rate.messagesPerSecond, rate.burst, Date.now()) : undefined,
@@ -239,39 +319,43 @@ export class EmbeddedBroker {
     cb: (err?: Error | null) => void,
   ): void {
     const topic = packet.topic
-    // aedes' default: nobody publishes under $SYS/ (a DoS vector, aedes #597)
-    if (topic.startsWith('$SYS/')) {
-      if (client)
-        this.refuse(
-          client,
-          this.sessions.get(client),
-          'sys-topic',
-          topic,
-          '$SYS/ is reserved',
-          'disconnected',
-        )
-      cb(new Error('$SYS/ topic is reserved'))
-      return
-    }
     if (!client) {
-      cb(null) // a will of a client gone before this broker started
+      // a will of a client gone before this broker started; aedes' default rule stays
+      cb(topic.startsWith('$SYS/') ? new Error('$SYS/ topic is reserved') : null)
       return
     }
     const s = this.sessions.get(client)
-    if (
-      !s ||
-      !this.policy.mayPublish(s.acl, { username: s.username, clientId: client.id }, topic)
-    ) {
-      this.refuse(client, s, 'acl-publish', topic, 'publish not allowed by the ACL', 'disconnected')
-      cb(new Error('not authorized to publish here'))
+    if (!s) {
+      cb(new Error('not connected'))
+      return
+    }
+    const bad = topicProblem(topic)
+    if (bad !== undefined) {
+      this.refuseMessage(client, s, packet, 'bad-topic', 'bad-topic', bad, cb)
+      return
+    }
+    // aedes' default: nobody publishes under $SYS/ (a DoS vector, aedes #597)
+    if (topic.startsWith('$SYS/')) {
+      this.refuseMessage(client, s, packet, 'sys-topic', 'not-authorized', '$SYS/ is reserved', cb)
+      return
+    }
+    const who = { username: s.username, clientId: client.id }
+    if (!this.policy.mayPublish(s.acl, who, topic)) {
+      const detail = 'publish not allowed by the ACL'
+      this.refuseMessage(client, s, packet, 'acl-publish', 'not-authorized', detail, cb)
+      return
+    }
+    const owner = s.username === undefined ? this.policy.ownerOf(topic) : undefined
+    if (owner !== undefined) {
+      const detail = `the topic belongs to account "${clipForLog(owner)}"; anonymous clients may not publish on it`
+      this.refuseMessage(client, s, packet, 'acl-publish', 'not-authorized', detail, cb)
       return
     }
     const size = packet.payload.length
     const max = this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD
     if (size > max) {
       const detail = `payload of ${size} bytes exceeds the limit of ${max}`
-      this.refuse(client, s, 'payload-too-large', topic, detail, 'disconnected')
-      cb(new Error(detail))
+      this.refuseMessage(client, s, packet, 'payload-too-large', 'payload-too-large', detail, cb)
       return
     }
     if (s.bucket && !s.bucket.take(Date.now())) {
@@ -320,6 +404,108 @@ export class EmbeddedBroker {
     else wait.then(() => cb(null), cb)
   }
 
+  /**
+   * A message that will never be accepted: a resend would be refused again, so it is
+   * acknowledged (MQTT 3.1.1 has no negative PUBACK) once kept as a dead letter with its
+   * size and first bytes, and never routed. Only a client that keeps doing it is cut off.
+   */
+  private refuseMessage(
+    client: Client,
+    s: Session,
+    packet: PublishPacket,
+    reason: RefusalReason,
+    deadLetter: BrokerDeadLetterReason,
+    detail: string,
+    cb: (err?: Error | null) => void,
+  ): void {
+    const now = Date.now()
+    if (now - s.strikesSince > STRIKE_WINDOW_MS) {
+      s.strikes = 0
+      s.strikesSince = now
+    }
+    s.strikes++
+    const payload =
+      typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    if (s.strikes > STRIKE_LIMIT) {
+      this.refuse(
+        client,
+        s,
+        reason,
+        packet.topic,
+        `${detail}; more than ${STRIKE_LIMIT} refused messages in a minute`,
+        'disconnected',
+      )
+      cb(new Error(detail))
+      return
+    }
+    this.refuse(client, s, reason, packet.topic, detail, 'dead-lettered')
+    this.dropped.add(payload)
+    packet.retain = false
+    const qos = packet.qos as QoS
+    const message: SensorMessage = {
+      // the dead letter keeps a bounded topic and the first bytes, never the whole packet
+      topic: clipTopic(packet.topic),
+      payload: Buffer.from(payload.subarray(0, REFUSED_PAYLOAD_HEAD_BYTES)),
+      receivedAt: now,
+      qos,
+      clientId: client.id,
+      refused: { reason: deadLetter, detail: `${detail} (${payload.length} bytes)` },
+      ack: qos === 0 ? NO_ACK : s.acks.add(cb),
+    }
+    this.gate.offer(message, s)
+    if (qos === 0) cb(null)
+  }
+
+  /** Routes to this client unless it stopped reading: then it is cut off. */
+  private mayForward(client: Client): boolean {
+    const conn = client.conn as unknown as Duplex | undefined
+    if (conn === undefined || conn.destroyed) return false
+    const max = this.opts.maxOutgoingBytes ?? DEFAULT_MAX_OUTGOING
+    if (conn.writableLength <= max) return true
+    this.refuse(
+      client,
+      this.sessions.get(client),
+      'slow-consumer',
+      undefined,
+      `more than ${max} bytes waiting for a client that does not read them`,
+      'disconnected',
+    )
+    conn.destroy()
+    return false
+  }
+
+  /** Closes a connection whose next packet is longer than any this broker accepts. */
+  private boundPackets(client: Client, conn: Duplex): void {
+    const max = maxPacketBytes(this.opts.maxPayloadBytes)
+    const parser = (client as unknown as { _parser?: ParserInternals })._parser
+    if (parser === undefined || typeof parser.parse !== 'function') return
+    const parse = parser.parse.bind(parser)
+    parser.parse = (buf: Buffer) => {
+      const pending = parser._list?.length ?? 0
+      const expected = parser.packet?.length ?? -1
+      if (pending + buf.length > max || expected > max) {
+        this.refuse(
+          client,
+          this.sessions.get(client),
+          'packet-too-large',
+          undefined,
+          `a packet of more than ${max} bytes`,
+          'disconnected',
+        )
+        conn.destroy()
+        return 0
+      }
+      return parse(buf)
+    }
+  }
+
+  private forget(client: Client): void {
+    const s = this.sessions.get(client)
+    if (s) this.gate.dropConnection(s)
+    const holder = this.owners.get(client.id)
+    if (holder?.client === client) this.owners.delete(client.id)
+  }
+
   private refuse(
     client: Client,
     s: Session | undefined,
@@ -330,7 +516,15 @@ export class EmbeddedBroker {
     username = s?.username,
   ): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1)
-    const refusal: Refusal = { reason, clientId: client.id, username, topic, detail, action }
+    // client-chosen strings are clipped: a listener may keep or log them
+    const refusal: Refusal = {
+      reason,
+      clientId: clipForLog(client.id) ?? '',
+      username: clipForLog(username),
+      topic: clipForLog(topic),
+      detail,
+      action,
+    }
     for (const l of this.refusalListeners) {
       try {
         l(refusal)
@@ -364,4 +558,16 @@ export class EmbeddedBroker {
       retain: true,
     })
   }
+}
+
+/** The parts of mqtt-packet's parser that `boundPackets` reads (not in its types). */
+interface ParserInternals {
+  parse(buf: Buffer): number
+  _list?: { length: number }
+  packet?: { length: number }
+}
+
+function clipTopic(topic: string): string {
+  if (Buffer.byteLength(topic) <= MAX_TOPIC_BYTES) return topic
+  return Buffer.from(topic).subarray(0, MAX_TOPIC_BYTES).toString('utf8')
 }

@@ -5,6 +5,9 @@
 
 export type QoS = 0 | 1 | 2
 
+/** Dead-letter reasons of messages the broker refused (docs/security.md). */
+export type BrokerDeadLetterReason = 'payload-too-large' | 'not-authorized' | 'bad-topic'
+
 /** One sensor PUBLISH, held unacknowledged until `ack()`. */
 export interface SensorMessage {
   readonly topic: string
@@ -19,6 +22,12 @@ export interface SensorMessage {
    * broker's session), its packet id and DUP flag: how a redelivery is recognised.
    */
   readonly delivery?: { readonly session: string; readonly packetId: number; readonly dup: boolean }
+  /**
+   * Set when the broker refused the message but acknowledges it anyway (a resend would be
+   * refused again): the gateway keeps it as a dead letter of this reason. `payload` then
+   * holds only the first bytes.
+   */
+  readonly refused?: { readonly reason: BrokerDeadLetterReason; readonly detail: string }
   /**
    * `ack()`: stored, acknowledge it (QoS 1 PUBACK goes out now, in receive order).
    * `ack(err)`: not stored; no PUBACK, the connection is dropped so the sender redelivers.

@@ -11,6 +11,12 @@ export interface TcpListenerOptions {
   readonly host: string
   /** 0 lets the OS pick; the bound port is in `Listener.port`. */
   readonly port: number
+  /**
+   * Bytes a connection's socket buffers before `write()` returns false; default Node's
+   * 16 KiB. The broker raises it so writing to a client under its outgoing bound never
+   * waits (embedded.ts, `socketHighWaterMark`).
+   */
+  readonly highWaterMark?: number
 }
 
 export interface TlsListenerOptions extends TcpListenerOptions {
@@ -62,7 +68,10 @@ function track(server: Server, sockets: Set<Duplex>, event: string): void {
 export async function listenTcp(o: TcpListenerOptions, handle: ConnectionHandler) {
   const sockets = new Set<Duplex>()
   // No Nagle: an alert or PUBACK of a few bytes must not wait for the peer's delayed ACK.
-  const server = createTcpServer({ noDelay: true }, (s) => handle(s))
+  const server = createTcpServer(
+    { noDelay: true, ...(o.highWaterMark === undefined ? {} : { highWaterMark: o.highWaterMark }) },
+    (s) => handle(s),
+  )
   track(server, sockets, 'connection')
   const port = await bind(server, 'MQTT over TCP', o)
   return { kind: 'tcp', port, close: closer(server, sockets) } satisfies Listener
@@ -71,7 +80,14 @@ export async function listenTcp(o: TcpListenerOptions, handle: ConnectionHandler
 export async function listenTls(o: TlsListenerOptions, handle: ConnectionHandler) {
   let server: Server
   try {
-    server = createTlsServer({ cert: o.cert, key: o.key }, (s) => handle(s))
+    server = createTlsServer(
+      {
+        cert: o.cert,
+        key: o.key,
+        ...(o.highWaterMark === undefined ? {} : { highWaterMark: o.highWaterMark }),
+      },
+      (s) => handle(s),
+    )
   } catch (err) {
     throw ERR.BROKER_TLS(err instanceof Error ? err.message : String(err))
   }

@@ -13,10 +13,14 @@ const PREFIX = 'scrypt'
 const DEFAULT = { N: 16384, r: 8, p: 1 } as const
 const SALT_BYTES = 16
 const KEY_BYTES = 32
-// Bounds on parameters read back from a config, so a crafted hash cannot exhaust memory.
-const MAX_N = 1 << 20
-const MAX_R = 32
-const MAX_P = 16
+// Bounds on parameters read back from a config, so a crafted hash cannot exhaust memory
+// or the CPU: one verification costs 128·N·r bytes (at most 64 MiB) and p passes of it.
+const MAX_N = 1 << 17
+const MAX_R = 16
+const MAX_P = 4
+const MAX_MEMORY_BYTES = 64 * 1024 * 1024
+/** What `passwordHash` must look like, for config messages. */
+export const PASSWORD_HASH_FORMAT = `scrypt$N$r$p$salt$hash from \`floxgate hash-password\` (N a power of 2 ≤ ${MAX_N}, r ≤ ${MAX_R}, p ≤ ${MAX_P}, 128·N·r ≤ 64 MiB)`
 
 interface ParsedHash {
   readonly N: number
@@ -50,9 +54,13 @@ function parseHash(hash: string): ParsedHash | undefined {
   if (!Number.isInteger(N) || N < 2 || N > MAX_N || (N & (N - 1)) !== 0) return undefined
   if (!Number.isInteger(r) || r < 1 || r > MAX_R) return undefined
   if (!Number.isInteger(p) || p < 1 || p > MAX_P) return undefined
+  if (128 * N * r > MAX_MEMORY_BYTES) return undefined
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(parts[4]!) || !/^[A-Za-z0-9+/]+={0,2}$/.test(parts[5]!)) {
+    return undefined
+  }
   const salt = Buffer.from(parts[4]!, 'base64')
   const key = Buffer.from(parts[5]!, 'base64')
-  if (salt.length < 8 || key.length < 16) return undefined
+  if (salt.length < 8 || key.length < 16 || key.length > 128) return undefined
   return { N, r, p, salt, key }
 }
 

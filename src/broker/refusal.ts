@@ -8,6 +8,12 @@ export type RefusalReason =
   | 'payload-too-large'
   | 'rate-limited'
   | 'not-stored'
+  | 'bad-client-id'
+  | 'client-id-taken'
+  | 'auth-throttled'
+  | 'bad-topic'
+  | 'slow-consumer'
+  | 'packet-too-large'
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'bad-credentials',
@@ -18,6 +24,12 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'payload-too-large',
   'rate-limited',
   'not-stored',
+  'bad-client-id',
+  'client-id-taken',
+  'auth-throttled',
+  'bad-topic',
+  'slow-consumer',
+  'packet-too-large',
 ]
 
 export interface Refusal {
@@ -29,7 +41,13 @@ export interface Refusal {
   /** One line for the log, e.g. `payload of 1048576 bytes exceeds 65536`. */
   readonly detail: string
   /** What happened to the client: its connection was closed, or only the packet was dropped. */
-  readonly action: 'disconnected' | 'dropped' | 'connack-refused' | 'suback-refused'
+  readonly action:
+    | 'disconnected'
+    | 'dropped'
+    | 'connack-refused'
+    | 'suback-refused'
+    /** Acknowledged positively and kept as a dead letter, so the sender does not resend it. */
+    | 'dead-lettered'
 }
 
 export type RefusalListener = (refusal: Refusal) => void

@@ -196,7 +196,9 @@ function resolveConfig(
     ...(e.websocket ? [e.websocket.host ?? e.host] : []),
   ]
   const exposed = hosts.filter((h) => !isLoopbackHost(h))
-  const allowAnonymous = e.allowAnonymous ?? exposed.length === 0
+  // Anonymous access is the loopback default only while no account exists: once users are
+  // configured, an anonymous local process must not publish as one of them.
+  const allowAnonymous = e.allowAnonymous ?? (exposed.length === 0 && e.users.length === 0)
   const warnings: ConfigWarning[] = []
   if (c.broker.mode === 'embedded' && allowAnonymous && exposed.length > 0) {
     warnings.push(WARN.ANONYMOUS_EXPOSED(exposed))

@@ -4,6 +4,8 @@
  */
 import { hostname } from 'node:os'
 import { z } from 'zod'
+import { isPasswordHash, PASSWORD_HASH_FORMAT } from '../broker/password.js'
+import { MAX_DEVICE_ID_CHARS } from '../gateway/device-id.js'
 import { deviceTemplateProblem } from '../gateway/device-template.js'
 import { timeZoneProblem } from '../gateway/local-time.js'
 import { PRESET_NAMES, presetsNamed } from '../gateway/presets/index.js'
@@ -67,7 +69,9 @@ const brokerUser = z.strictObject({
   username: z.string().regex(/^[^/+#]+$/, {
     error: 'expected a name without "/", "+" or "#" (it fills {username} in topics)',
   }),
-  passwordHash: text,
+  passwordHash: text.refine(isPasswordHash, {
+    error: `expected ${PASSWORD_HASH_FORMAT}; plain text passwords are not accepted`,
+  }),
   publish: z.array(topicFilter).default(['sensors/{username}/#']),
   subscribe: z.array(topicFilter).default([]),
 })
@@ -192,7 +196,9 @@ const deviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/ -]*$/, {
 })
 
 const device = z.strictObject({
-  id: deviceId,
+  id: deviceId.max(MAX_DEVICE_ID_CHARS, {
+    error: `expected at most ${MAX_DEVICE_ID_CHARS} characters (longer device ids are refused as bad-device-id)`,
+  }),
   profile: text.default('generic'),
   name: text.optional(),
   location: text.optional(),

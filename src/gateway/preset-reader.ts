@@ -5,6 +5,7 @@
  * the payload field it looked for, so a person can tell firmware from config problems.
  */
 import type { DeviceDirectory, DeviceEntry } from './device-directory.js'
+import { deviceIdProblem } from './device-id.js'
 import { isLocalDateTime, parseLocalTime } from './local-time.js'
 import {
   clip,
@@ -108,6 +109,13 @@ export function readPreset(
     const device = templated ?? s.device
     if (entry?.id !== device) {
       if (refused === device) continue
+      const badId = deviceIdProblem(device)
+      if (badId !== undefined) {
+        refused = device
+        entry = undefined
+        dead(undefined, { reason: 'bad-device-id', detail: badId })
+        continue
+      }
       entry = devices.resolve(device)
       if (entry === undefined) {
         refused = device

@@ -16,6 +16,7 @@
  */
 import { ERR } from '../errors.js'
 import type { DeviceDirectory, DeviceEntry } from './device-directory.js'
+import { deviceIdProblem } from './device-id.js'
 import { compileDeviceTemplate, type DeviceTemplate } from './device-template.js'
 import { type FieldPath, fieldPath, readPath } from './field-path.js'
 import { isLocalDateTime, parseLocalTime, type ZoneOffset, zoneOffset } from './local-time.js'
@@ -144,6 +145,11 @@ export class ReadingParser {
         'topic-unmatched',
         `topic "${clip(topic)}" matches none of the sensor topic patterns`,
       )
+    }
+    const badId = device === undefined ? undefined : deviceIdProblem(device)
+    if (badId !== undefined) {
+      // never kept: a long id would cost memory in every map and row keyed by devices
+      return refuse(topic, payload, undefined, receivedAt, 'bad-device-id', badId)
     }
     if (payload.length > this.#maxPayloadBytes) {
       return refuse(

@@ -43,6 +43,12 @@ export type DeadLetterReason =
   | 'unknown-metric'
   | 'topic-unmatched'
   | 'payload-too-large'
+  /** The device id in the topic is longer than MAX_DEVICE_ID_CHARS or holds control characters. */
+  | 'bad-device-id'
+  /** The broker refused the topic for this client (ACL, `$SYS/`); acknowledged so it is not resent. */
+  | 'not-authorized'
+  /** The topic is not valid MQTT (U+0000, invalid UTF-8, too long). */
+  | 'bad-topic'
   /** A node failed on this message (a bug or a resource error): kept, not lost. */
   | 'processing-error'
   /** An upstream (e.g. InfluxDB with HTTP 4xx) refused it for good: kept, not retried. */

@@ -25,6 +25,20 @@ export class ParseNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
   processEvent(event: GatewayEvent): GatewayAction {
     if (event.kind !== 'telemetry') return 'done'
     const m = event.message
+    if (m.refused !== undefined) {
+      // refused by the broker and acknowledged: kept as a dead letter, never parsed
+      event.deadLetters = [
+        {
+          topic: m.topic,
+          payload: m.payload,
+          reason: m.refused.reason,
+          detail: m.refused.detail,
+          device: undefined,
+          receivedAt: m.receivedAt,
+        },
+      ]
+      return 'invalid'
+    }
     const parsed = this.parser.parse(m.topic, m.payload, m.receivedAt)
     const admitted = this.identity.admit(m, parsed.readings)
     event.device = parsed.device

@@ -95,7 +95,12 @@ export class StoreQueries {
            AND (@device IS NULL OR s.device = @device) AND (@metric IS NULL OR s.metric = @metric)
          ORDER BY a.window_start, a.series`,
       ),
-      active: db.prepare('SELECT * FROM alert_state ORDER BY device, metric, rule'),
+      // Bounded: the daemon seeds its alert state from this at start, and a database may
+      // hold rows of ids a hostile client made before ids were bounded.
+      active: db.prepare(
+        `SELECT * FROM alert_state WHERE length(device) <= 256
+         ORDER BY device, metric, rule LIMIT 10000`,
+      ),
       history: db.prepare('SELECT * FROM alert_events WHERE ts >= ? AND ts < ? ORDER BY ts, id'),
       deadLetters: db.prepare(
         `SELECT received_at AS receivedAt, topic, device, reason, detail, payload

@@ -45,6 +45,9 @@ export class RowWriter {
     private readonly deadLetterPayloadMax: number,
   ) {
     this.stmts = {
+      findSeries: db.prepare<[string, string], { id: number }>(
+        'SELECT id FROM series WHERE device = ? AND metric = ?',
+      ),
       insertSeries: db.prepare<[string, string], { id: number }>(
         'INSERT INTO series (device, metric) VALUES (?, ?) RETURNING id',
       ),
@@ -83,7 +86,12 @@ export class RowWriter {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
     }
-    for (const r of db.prepare('SELECT id, device, metric FROM series').all() as {
+    // Warm the cache with a bounded number of short-named series only: a database may hold
+    // series a hostile client created before ids were bounded (40 KB ids), and start must
+    // never load an unbounded amount of them. Others are looked up on first use.
+    for (const r of db
+      .prepare(`SELECT id, device, metric FROM series WHERE length(device) <= ? LIMIT ?`)
+      .all(WARM_MAX_DEVICE_CHARS, MAX_CACHED_SERIES) as {
       id: number
       device: string
       metric: string
@@ -98,6 +106,8 @@ export class RowWriter {
     this.newSeries = new Map()
     this.latest = new Map()
     const outcome = this.tx.immediate(items, now)
+    // bounded: past the cap the cache starts over (the UNIQUE index answers lookups)
+    if (this.series.size + this.newSeries.size > MAX_CACHED_SERIES) this.series.clear()
     for (const [k, id] of this.newSeries) this.series.set(k, id)
     return outcome
   }
@@ -212,12 +222,18 @@ export class RowWriter {
     const key = seriesKey(device, metric)
     const known = this.series.get(key) ?? this.newSeries.get(key)
     if (known !== undefined) return known
-    const row = this.stmts.insertSeries.get(device, metric)
+    const row =
+      this.stmts.findSeries.get(device, metric) ?? this.stmts.insertSeries.get(device, metric)
     if (row === undefined) throw new Error('INSERT ... RETURNING gave no row')
     this.newSeries.set(key, row.id)
     return row.id
   }
 }
+
+/** Series ids kept in memory at most. */
+const MAX_CACHED_SERIES = 10_000
+/** Series of longer device names are not preloaded (the parser refuses ids over 64). */
+const WARM_MAX_DEVICE_CHARS = 256
 
 function seriesKey(device: string, metric: string): string {
   return `${device}\u0000${metric}`

@@ -98,18 +98,28 @@ describe('embedded broker security', () => {
     expect(got.some((m) => m.clientId === 'dev-1' && m.topic === 'sensors/d1/telemetry')).toBe(true)
   })
 
-  it("disconnects a device publishing under another device's topic", async () => {
+  it("acknowledges and dead-letters a device publishing under another device's topic; it stays connected", async () => {
     const c = await connect({ clientId: 'dev-1b', username: 'd1', password: 'pw-d1' })
-    const gone = closed(c)
-    c.publish('sensors/d2/telemetry', '{"temperature":20}', { qos: 1 })
-    await gone
+    await c.publishAsync('sensors/d2/telemetry', '{"temperature":20}', { qos: 1 })
     const r = await refusal('acl-publish', 'dev-1b')
     expect(r).toMatchObject({
       username: 'd1',
       topic: 'sensors/d2/telemetry',
-      action: 'disconnected',
+      action: 'dead-lettered',
     })
-    expect(got.some((m) => m.topic === 'sensors/d2/telemetry')).toBe(false)
+    const mine = got.filter((m) => m.topic === 'sensors/d2/telemetry')
+    expect(mine.map((m) => m.refused?.reason)).toEqual(['not-authorized'])
+    expect(c.connected).toBe(true)
+  })
+
+  it('disconnects only a client that keeps sending refused messages', async () => {
+    const c = await connect({ clientId: 'dev-rep', username: 'd1', password: 'pw-d1' })
+    const gone = closed(c)
+    for (let i = 0; i < 12; i++) c.publish('sensors/d2/telemetry', `x${i}`, { qos: 0 })
+    await gone
+    const mine = refusals.filter((r) => r.clientId === 'dev-rep')
+    expect(mine.filter((r) => r.action === 'dead-lettered')).toHaveLength(10)
+    expect(mine.at(-1)?.action).toBe('disconnected')
   })
 
   it('refuses a subscription to alerts without permission, grants it to an allowed user', async () => {
@@ -126,20 +136,49 @@ describe('embedded broker security', () => {
 
   it('refuses a $SYS publish', async () => {
     const c = await connect({ clientId: 'dev-sys', username: 'd1', password: 'pw-d1' })
-    const gone = closed(c)
-    c.publish('$SYS/fake', 'x', { qos: 0 })
-    await gone
-    await refusal('sys-topic', 'dev-sys')
+    await c.publishAsync('$SYS/fake', 'x', { qos: 1 })
+    expect((await refusal('sys-topic', 'dev-sys')).action).toBe('dead-lettered')
   })
 
-  it('refuses an oversize payload and says who and how big', async () => {
+  it('acknowledges an oversize payload, keeps its size and first bytes, and says who', async () => {
     const c = await connect({ clientId: 'dev-big', username: 'd1', password: 'pw-d1' })
-    const gone = closed(c)
-    c.publish('sensors/d1/telemetry', Buffer.alloc(4096, 0x20), { qos: 1 })
-    await gone
+    await c.publishAsync('sensors/d1/telemetry', Buffer.alloc(4096, 0x20), { qos: 1 })
     const r = await refusal('payload-too-large', 'dev-big')
     expect(r.detail).toContain('4096 bytes')
     expect(r.username).toBe('d1')
+    const m = got.find((x) => x.clientId === 'dev-big')
+    expect(m?.refused?.reason).toBe('payload-too-large')
+    expect(m?.payload.length).toBe(256)
+    expect(c.connected).toBe(true)
+  })
+
+  it('refuses topics with U+0000 or invalid UTF-8 (MQTT-1.5.3-1, -2)', async () => {
+    const c = await connect({ clientId: 'dev-nul', username: 'd1', password: 'pw-d1' })
+    await c.publishAsync('sensors/d1\u0000/telemetry', 'x', { qos: 1 })
+    expect((await refusal('bad-topic', 'dev-nul')).detail).toContain('U+0000')
+    expect(got.find((m) => m.clientId === 'dev-nul')?.refused?.reason).toBe('bad-topic')
+  })
+
+  it('refuses a client id longer than the limit at CONNECT, without keeping it', async () => {
+    const err = await connect({ clientId: 'x'.repeat(50_000), username: 'd1', password: 'pw-d1' })
+      .then(() => 'connected')
+      .catch((e: Error) => e.message)
+    expect(err).toMatch(/Identifier rejected/i)
+    const r = refusals.find((x) => x.reason === 'bad-client-id')
+    expect(r?.clientId.length).toBeLessThan(200)
+  })
+
+  it('refuses a client id that belongs to another account (no session takeover)', async () => {
+    const owner = await connect({ clientId: 'shared-id', username: 'd1', password: 'pw-d1' })
+    const err = await connect({ clientId: 'shared-id', username: 'ops', password: 'pw-ops' })
+      .then(() => 'connected')
+      .catch((e: Error) => e.message)
+    expect(err).toMatch(/Identifier rejected/i)
+    const anon = await connect({ clientId: 'd1', username: 'ops', password: 'pw-ops' })
+      .then(() => 'connected')
+      .catch((e: Error) => e.message)
+    expect(anon).toMatch(/Identifier rejected/i)
+    expect(owner.connected).toBe(true)
   })
 
   it('drops QoS 0 beyond the rate limit and disconnects on QoS 1 beyond it', async () => {

@@ -23,9 +23,6 @@ describe('auth and ACL refusals', () => {
     const m = new RegExp(`floxgate_refusals_total\\{reason="${reason}"\\} (\\d+)`).exec(text)
     return Number(m?.[1] ?? 0)
   }
-  /** A connection the broker closes because of what the client did. */
-  const closedBy = (c: RecordingClient) =>
-    new Promise<void>((r) => c.client.once('close', () => r()))
 
   beforeAll(async () => {
     cfg = await writeTestConfig({
@@ -75,22 +72,28 @@ describe('auth and ACL refusals', () => {
     expect(gw.db.readings('dev-a').map((r) => r.value)).toEqual([19])
   })
 
-  it('a device publishing as another device is disconnected and nothing is stored', async () => {
+  it('a device publishing as another device is acknowledged, dead-lettered, not stored, and stays connected', async () => {
+    // A refused QoS 1 message is acknowledged (MQTT 3.1.1 has no negative PUBACK): a
+    // disconnect would make the sensor resend it on every reconnect, forever.
     const a = await connectClient(gw.port, { username: 'dev-a', password: 'secret-a' })
-    const closed = closedBy(a)
-    a.client.publish('sensors/dev-b/telemetry', telemetry({ temperature: 50 }, t0), { qos: 0 })
-    await closed
+    await a.client.publishAsync('sensors/dev-b/telemetry', telemetry({ temperature: 50 }, t0), {
+      qos: 1,
+    })
     expect(await refusals('acl-publish')).toBe(1)
     expect(gw.db.readings('dev-b')).toEqual([])
+    const dl = gw.db.deadLetters().filter((d) => d.topic === 'sensors/dev-b/telemetry')
+    expect(dl.map((d) => d.reason)).toEqual(['not-authorized'])
+    expect(a.client.connected).toBe(true)
     await a.close()
   })
 
   it('a device may not publish as the gateway (alerts)', async () => {
     const a = await connectClient(gw.port, { username: 'dev-a', password: 'secret-a' })
-    const closed = closedBy(a)
-    a.client.publish('floxgate/alerts/dev-a/temperature/fake', '{"state":"raised"}', { qos: 0 })
-    await closed
+    await a.client.publishAsync('floxgate/alerts/dev-a/temperature/fake', '{"state":"raised"}', {
+      qos: 1,
+    })
     expect(await refusals('acl-publish')).toBe(2)
+    expect(a.client.connected).toBe(true)
     await a.close()
   })
 
@@ -122,7 +125,7 @@ describe('auth and ACL refusals', () => {
       },
     )
     expect(gw.db.readings('dev-a').map((r) => r.value)).toEqual([19, 20])
-    expect(gw.db.deadLetters()).toEqual([])
+    expect(gw.db.deadLetters().filter((d) => d.topic.startsWith('sensors/dev-a'))).toEqual([])
     expect(device.client.connected).toBe(true)
   })
 })

@@ -95,6 +95,13 @@ describe('bad payloads', () => {
       payload: 'warm',
       reason: 'not-a-number',
     },
+    // Ids are bounded (docs/security.md): a long one would be kept in every device map.
+    {
+      name: 'a device id over 64 characters',
+      topic: `sensors/${'d'.repeat(65)}/telemetry`,
+      payload: '{"temperature":21}',
+      reason: 'bad-device-id',
+    },
   ]
 
   it.each(table)('$name -> dead letter $reason, then a good reading is stored', async (c) => {
@@ -108,48 +115,45 @@ describe('bad payloads', () => {
     await goodReadingIsStored(sensor)
   })
 
-  it('a payload over the broker maximum (1 MB) is refused: the client is disconnected and the refusal counted', async () => {
+  it('a QoS 1 payload over the broker maximum (1 MB) is acknowledged once, dead-lettered with its size and first bytes; the connection stays', async () => {
+    // Refusing by disconnecting made MQTT.js resend it on every reconnect, forever.
     const big = await connectClient(gw.port)
-    const closed = new Promise<void>((r) => big.client.once('close', () => r()))
-    // QoS 0: a refused QoS 1 publish would wait for a PUBACK that never comes.
-    big.client.publish(
+    let closes = 0
+    big.client.on('close', () => closes++)
+    await big.client.publishAsync(
       'sensors/big/telemetry',
       `{"temperature":21,"pad":"${'x'.repeat(1 << 20)}"}`,
-      {
-        qos: 0,
-      },
+      { qos: 1 },
     )
-    await closed
+    const rows = gw.db.deadLetters().filter((d) => d.topic === 'sensors/big/telemetry')
+    expect(rows.map((r) => r.reason)).toEqual(['payload-too-large'])
+    expect(rows[0]?.detail).toMatch(/exceeds the limit of 65536/)
+    expect(rows[0]?.payload.toString()).toMatch(/^\{"temperature":21,"pad":"x+$/)
+    expect(rows[0]?.payload.length).toBe(256)
+    expect(gw.db.readings('big')).toEqual([])
     await waitFor(
       async () => (await gw.metrics.registry.metrics()).includes('reason="payload-too-large"} 1'),
-      {
-        what: 'the refusal counted in /metrics',
-      },
+      { what: 'the refusal counted in /metrics' },
     )
-    const refusal = gw.logs.find((l) => l.reason === 'payload-too-large')
-    expect(refusal?.msg).toMatch(/exceeds the limit of 65536/)
-    // Refused at the broker: nothing of it reaches the database.
-    expect(gw.db.readings('big')).toEqual([])
-    expect(gw.db.deadLetters().filter((d) => d.topic === 'sensors/big/telemetry')).toEqual([])
+    expect(gw.logs.find((l) => l.reason === 'payload-too-large')?.msg).toMatch(/exceeds the limit/)
+    expect(big.client.connected).toBe(true)
+    expect(closes).toBe(0)
+    await goodReadingIsStored(big)
     await big.close()
-    await goodReadingIsStored(sensor)
   })
 
-  it('a topic outside the sensor patterns is refused for anonymous clients (publish ACL) and the gateway keeps serving', async () => {
-    // Anonymous clients may publish only on the sensor patterns (see broker-setup); any
-    // other topic is an ACL refusal with a disconnect, not a dead letter. (A user whose
-    // ACL allows a wider topic gets it published as a plain MQTT message: auth-acl.test.)
+  it('a topic outside the sensor patterns is refused for anonymous clients (publish ACL): acknowledged, dead-lettered, the gateway keeps serving', async () => {
+    // Anonymous clients may publish only on the sensor patterns (see broker-setup). (A user
+    // whose ACL allows a wider topic gets it published as a plain MQTT message: auth-acl.)
     const stray = await connectClient(gw.port)
-    const closed = new Promise<void>((r) => stray.client.once('close', () => r()))
-    stray.client.publish('weather/station-1/temperature', '21.5', { qos: 0 })
-    await closed
+    await stray.client.publishAsync('weather/station-1/temperature', '21.5', { qos: 1 })
     await waitFor(
       async () => (await gw.metrics.registry.metrics()).includes('reason="acl-publish"} 1'),
-      {
-        what: 'the ACL refusal counted',
-      },
+      { what: 'the ACL refusal counted' },
     )
-    expect(gw.db.deadLetters().filter((d) => d.topic.startsWith('weather/'))).toEqual([])
+    const rows = gw.db.deadLetters().filter((d) => d.topic.startsWith('weather/'))
+    expect(rows.map((r) => [r.reason, r.payload.toString()])).toEqual([['not-authorized', '21.5']])
+    expect(stray.client.connected).toBe(true)
     await stray.close()
     await goodReadingIsStored(sensor)
     // A new client is served as usual.
