@@ -183,7 +183,7 @@ export class Store {
     const series = this.rows.knownSeries(r.device, r.metric)
     if (series === undefined) return false
     // The common case, a reading newer than everything stored for its series: no query
-    // (it was one SELECT per value, about a fifth of the CPU under a flood; issue 11).
+    // (it was one SELECT per value on the hot path; issue 11).
     const newest = this.newest().get(series)
     if (newest !== undefined && r.ts > newest) return false
     return this.statements().reading.get(r.ts, series, r.value) !== undefined
