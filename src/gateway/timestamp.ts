@@ -17,7 +17,7 @@ export function parseTimestamp(raw: unknown): number {
   if (typeof raw === 'number') return fromEpochNumber(raw)
   if (typeof raw === 'string') {
     if (DIGITS.test(raw)) return fromEpochNumber(Number(raw))
-    if (ISO.test(raw)) return Date.parse(raw)
+    if (ISO.test(raw)) return existingDate(raw) ? Date.parse(raw) : Number.NaN
   }
   return Number.NaN
 }
@@ -28,4 +28,16 @@ function fromEpochNumber(n: number): number {
   if (n < MILLIS_BELOW) return Math.round(n)
   if (n < MICROS_BELOW) return Math.round(n / 1000)
   return Number.NaN
+}
+
+/**
+ * Date.parse rolls impossible days over (`2026-11-31` becomes December 1st): the
+ * calendar date as written must exist, else the timestamp is refused.
+ */
+function existingDate(iso: string): boolean {
+  const y = Number(iso.slice(0, 4))
+  const m = Number(iso.slice(5, 7))
+  const d = Number(iso.slice(8, 10))
+  if (m < 1 || m > 12 || d < 1) return false
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate()
 }

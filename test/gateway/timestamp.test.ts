@@ -29,3 +29,11 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(raw)).toBeNaN()
   })
 })
+
+it('refuses calendar dates that do not exist instead of rolling them over', () => {
+  expect(parseTimestamp('2026-11-31T12:00:00Z')).toBeNaN()
+  expect(parseTimestamp('2026-02-29T12:00:00Z')).toBeNaN()
+  expect(parseTimestamp('2026-13-01T12:00:00Z')).toBeNaN()
+  expect(parseTimestamp('2028-02-29T12:00:00Z')).toBe(Date.UTC(2028, 1, 29, 12))
+  expect(parseTimestamp('2026-11-30T12:00:00Z')).toBe(Date.UTC(2026, 10, 30, 12))
+})
