@@ -48,7 +48,7 @@ const RULES = {
     mayUsePackage: (name) => !IO_MODULES.has(name.replace(/^node:/, '')),
   },
 }
-for (const lower of ['config', 'store', 'broker', 'uplink', 'ops', 'sim']) {
+for (const lower of ['config', 'store', 'broker', 'uplink', 'ops', 'sim', 'homeassistant', 'ui']) {
   RULES[lower] = {
     why: `${lower}/ sits below the nodes and the daemon that wire it`,
     mayImport: (folder) => folder !== 'nodes' && !WIRING.includes(folder),
