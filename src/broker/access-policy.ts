@@ -167,7 +167,7 @@ export class AccessPolicy {
 }
 
 function checkAcl(where: string, acl: Acl): void {
-  for (const p of [...acl.publish, ...acl.subscribe]) {
+  for (const p of [...acl.publish, ...acl.subscribe, ...(acl.publishDeny ?? [])]) {
     const sample = p.replace(/\{(username|clientid)\}/g, 'x')
     if (!isValidFilter(sample)) throw ERR.BROKER_BAD_FILTER(where, p)
   }

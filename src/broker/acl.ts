@@ -8,6 +8,8 @@ import { filterCovers, matchTopic } from './topic-filter.js'
 export interface Acl {
   readonly publish: readonly string[]
   readonly subscribe: readonly string[]
+  /** Topics refused for publishing even when `publish` covers them (the gateway's outputs). */
+  readonly publishDeny?: readonly string[]
 }
 
 export interface AclSubject {
@@ -33,6 +35,7 @@ export function expandPattern(pattern: string, who: AclSubject): string | undefi
 }
 
 export function mayPublish(acl: Acl, who: AclSubject, topic: string): boolean {
+  if (acl.publishDeny?.some((f) => matchTopic(f, topic))) return false
   for (const p of acl.publish) {
     // Most entries have no placeholder: skip the regex on this per-PUBLISH path.
     const filter = p.includes('{') ? expandPattern(p, who) : p

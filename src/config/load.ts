@@ -95,7 +95,12 @@ export function checkConfig(
     }
   }
   found.push(...crossCheck(raw, [...profiles.keys()], knownMetrics(raw, profiles)))
-  if (parsed.success) found.push(...fileCheck(parsed.data, dir), ...clientIdClash(parsed.data))
+  if (parsed.success)
+    found.push(
+      ...fileCheck(parsed.data, dir),
+      ...clientIdClash(parsed.data),
+      ...anonymousPublishCheck(parsed.data),
+    )
 
   const located = dedupe(found).map((f): ConfigProblem => {
     const pos = src.position(f.path)
@@ -166,6 +171,27 @@ export function loadConfig(
       result.problems.length,
     )
   return result.config
+}
+
+/**
+ * `anonymousPublish: any` is for other programs on the same machine: refused when
+ * anonymous clients could also come from the network.
+ */
+function anonymousPublishCheck(c: ParsedConfig): Array<{ path: PropertyKey[]; message: string }> {
+  const e = c.broker.embedded
+  if (c.broker.mode !== 'embedded' || e.anonymousPublish !== 'any' || e.allowAnonymous === false)
+    return []
+  const hosts = [e.host]
+  if (e.tls) hosts.push(e.tls.host ?? e.host)
+  if (e.websocket) hosts.push(e.websocket.host ?? e.host)
+  const exposed = hosts.filter((h) => !isLoopbackHost(h))
+  if (exposed.length === 0) return []
+  return [
+    {
+      path: ['broker', 'embedded', 'anonymousPublish'],
+      message: `"any" lets anonymous clients publish any topic, but the broker listens on ${exposed.join(', ')} with anonymous clients allowed: set allowAnonymous: false (local programs then need a user), or keep the listeners on loopback`,
+    },
+  ]
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i

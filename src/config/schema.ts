@@ -84,6 +84,12 @@ const embeddedBroker = z.strictObject({
   /** Resolved by the loader: default true only on a loopback host. */
   allowAnonymous: z.boolean().optional(),
   users: z.array(brokerUser).default([]),
+  /**
+   * What anonymous (loopback) clients may publish: `sensors`, the sensor topics only, or
+   * `any` topic except floxgate's own outputs (alerts, aggregates, status), so other
+   * programs on the Pi can use the broker for their own topics.
+   */
+  anonymousPublish: z.enum(['sensors', 'any']).default('sensors'),
   maxPayloadBytes: int(16, 256 * 1024 * 1024).default(65536),
   rateLimit: z
     .strictObject({

@@ -56,7 +56,10 @@ export async function startBroker(
       acl: { publish: u.publish, subscribe: u.subscribe },
     })),
     allowAnonymous: e.allowAnonymous,
-    anonymousAcl: { publish: anonymousPublish, subscribe: ['#'] },
+    anonymousAcl:
+      e.anonymousPublish === 'any'
+        ? { publish: ['#'], publishDeny: outputFilters(config), subscribe: ['#'] }
+        : { publish: anonymousPublish, subscribe: ['#'] },
     maxPayloadBytes: e.maxPayloadBytes,
     rateLimit: e.rateLimit.messagesPerSecond > 0 ? e.rateLimit : undefined,
     status,
@@ -132,4 +135,17 @@ async function connectExternal(
     setSensorTopics: (filters) => broker.setSensorTopics(filters),
     close: () => broker.close(),
   }
+}
+
+/**
+ * floxgate's own output topics as filters (placeholders become `+`): with
+ * `anonymousPublish: any` nobody else may publish an alert, an aggregate or the status.
+ */
+export function outputFilters(config: Config): string[] {
+  const filter = (template: string) =>
+    template
+      .split('/')
+      .map((level) => (level.includes('{') ? '+' : level))
+      .join('/')
+  return [config.alerts.topic, config.aggregates.topic, config.broker.statusTopic].map(filter)
 }

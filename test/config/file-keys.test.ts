@@ -93,3 +93,23 @@ describe('config keys naming files', () => {
     )
   })
 })
+
+describe('broker.embedded.anonymousPublish', () => {
+  it('"any" is refused when anonymous clients could come from the network', () => {
+    expect(
+      problems(
+        'broker:\n  embedded:\n    host: 0.0.0.0\n    allowAnonymous: true\n    anonymousPublish: any\n',
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^broker\.embedded\.anonymousPublish: "any" lets anonymous clients publish any topic, but the broker listens on 0\.0\.0\.0/,
+      ),
+    ])
+    expect(problems('broker:\n  embedded:\n    anonymousPublish: any\n')).toEqual([])
+    expect(
+      problems(
+        'broker:\n  embedded:\n    host: 0.0.0.0\n    allowAnonymous: false\n    anonymousPublish: any\n',
+      ),
+    ).toEqual([])
+  })
+})
