@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ERR, type ErrorFactory, isError } from '../../src/errors.js'
 import { EXIT } from '../../src/exit-codes.js'
-import { resolveOptions } from '../../src/uplink/options.js'
+import { resolveMqttOptions } from '../../src/uplink/options.js'
 
 const factories = Object.entries(ERR) as [string, ErrorFactory<never[]>][]
 
@@ -32,13 +32,13 @@ describe('src/errors.ts', () => {
 
   it('has one code for a bad MQTT url or CA file, naming the setting (uplink and broker alike)', () => {
     const uplink = { gatewayId: 'gw', version: '1' }
-    expect(() => resolveOptions({ ...uplink, url: 'http://127.0.0.1:1883' })).toThrow(
+    expect(() => resolveMqttOptions({ ...uplink, url: 'http://127.0.0.1:1883' })).toThrow(
       expect.toSatisfy(
         (e: unknown) => isError(e, ERR.MQTT_BAD_URL) && e.message.startsWith('uplink.url "http:'),
       ),
     )
     expect(() =>
-      resolveOptions({ ...uplink, url: 'mqtts://127.0.0.1:1', caFile: '/nonexistent/ca.pem' }),
+      resolveMqttOptions({ ...uplink, url: 'mqtts://127.0.0.1:1', caFile: '/nonexistent/ca.pem' }),
     ).toThrow(
       expect.toSatisfy(
         (e: unknown) =>
