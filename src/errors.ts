@@ -65,6 +65,12 @@ export const ERR = {
       `cannot open the database file ${file} (${detail}): check that its folder exists and is writable by the service user`,
     { exitCode: EXIT.DATABASE },
   ),
+  STORE_NOT_A_FILE: define(
+    'FLX_ERR_STORE_NOT_A_FILE',
+    (file: string, what: string) =>
+      `the database path ${file} is ${what}, not a database file: set store.file (or gateway.dataDir) so that it names a file, or move ${file} away; floxgate creates the file on its first start`,
+    { exitCode: EXIT.DATABASE },
+  ),
   STORE_NEWER_SCHEMA: define(
     'FLX_ERR_STORE_NEWER_SCHEMA',
     (file: string, found: number, supported: number) =>

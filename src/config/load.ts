@@ -16,6 +16,7 @@ import {
   formatConfigErrors,
   formatPath,
   problemsFromIssue,
+  scalarKindsAt,
 } from './problems.js'
 import { builtinProfilesDir, loadProfiles } from './profiles.js'
 import { configSchema, type ParsedConfig, type STREAMS } from './schema.js'
@@ -76,7 +77,7 @@ export function checkConfig(
   if (src.value === undefined) return { ok: false, problems: src.problems }
 
   const found: Array<{ path: PropertyKey[]; message: string }> = []
-  const raw = substituteEnv(src.value, env, found)
+  const raw = substituteEnv(src.value, env, found, (path) => scalarKindsAt(configSchema, path))
 
   const builtin = loadProfiles(opts.builtinProfilesDir ?? builtinProfilesDir())
   const profiles = builtin.profiles

@@ -40,9 +40,34 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out
 }
 
+/**
+ * Keys whose values are secrets: a config error never echoes them (the message goes to
+ * the journal, a terminal, a bug report).
+ */
+const SECRET_KEY = /pass(word|wd|phrase)?|token|secret|api[-_]?key|credential|authorization|cookie/i
+
+/** True when the value at `path` is a secret by its key name (`passwordHash`, `token`). */
+export function isSecretPath(path: readonly PropertyKey[]): boolean {
+  return path.some((k) => typeof k === 'string' && SECRET_KEY.test(k))
+}
+
+/** A URL's password (`mqtt://user:secret@host`) never echoed either. */
+function withoutUrlPassword(v: string): string {
+  return v.replace(/(\/\/[^/:@\s]*:)[^@\s]*@/g, '$1***@')
+}
+
 /** How a value looks to a person reading the config: `"thirty"`, `70000`, `a list`. */
-export function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
+export function describeValue(v: unknown, path: readonly PropertyKey[] = []): string {
+  if (isSecretPath(path)) {
+    if (typeof v === 'string')
+      return `a string of ${v.length} character${v.length === 1 ? '' : 's'} (not shown: a secret)`
+    if (v === null) return 'null (an empty value)'
+    return `${Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : `a ${typeof v}`} (not shown: a secret)`
+  }
+  if (typeof v === 'string') {
+    const s = withoutUrlPassword(v)
+    return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)
+  }
   if (v === null) return 'null (an empty value)'
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'a mapping'
@@ -68,7 +93,7 @@ export function problemsFromIssue(
 ): Array<{ path: PropertyKey[]; message: string }> {
   const path = [...issue.path]
   const input = (issue as { input?: unknown }).input
-  const got = input === undefined ? '' : `, got ${describeValue(input)}`
+  const got = input === undefined ? '' : `, got ${describeValue(input, path)}`
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = keysAt(path)
@@ -171,6 +196,47 @@ export function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): st
   }
   const def = s?.def as { type: string; shape?: Record<string, unknown> } | undefined
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : []
+}
+
+/**
+ * Whether the schema takes a number or a boolean at `path` (any option of a union), so
+ * that `${VAR}` there can fill one.
+ */
+export function scalarKindsAt(
+  schema: z.ZodType,
+  path: readonly PropertyKey[],
+): Set<'number' | 'boolean'> {
+  const out = new Set<'number' | 'boolean'>()
+  const walk = (node: z.ZodType | undefined, i: number, depth: number): void => {
+    const s = unwrap(node)
+    if (s === undefined || depth > 20) return
+    const def = s.def as {
+      type: string
+      options?: z.ZodType[]
+      values?: unknown[]
+      shape?: Record<string, z.ZodType>
+      element?: z.ZodType
+      valueType?: z.ZodType
+    }
+    if (def.type === 'union') {
+      for (const o of def.options ?? []) walk(o, i, depth + 1)
+      return
+    }
+    if (i === path.length) {
+      if (def.type === 'number' || def.type === 'boolean') out.add(def.type)
+      for (const v of def.type === 'literal' ? (def.values ?? []) : []) {
+        if (typeof v === 'number' || typeof v === 'boolean')
+          out.add(typeof v as 'number' | 'boolean')
+      }
+      return
+    }
+    const key = path[i]
+    if (def.type === 'object') walk(def.shape?.[String(key)], i + 1, depth + 1)
+    else if (def.type === 'array') walk(def.element, i + 1, depth + 1)
+    else if (def.type === 'record') walk(def.valueType, i + 1, depth + 1)
+  }
+  walk(schema, 0, 0)
+  return out
 }
 
 function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {

@@ -50,8 +50,26 @@ export function readYaml(text: string): YamlSource {
     return offset === undefined ? undefined : lineCounter.linePos(offset)
   }
   if (problems.length > 0) return { value: undefined, problems, position }
-  return { value: doc.toJS() ?? {}, problems, position }
+  try {
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {}, problems, position }
+  } catch (err) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount (an alias
+    // bomb: nine lines that would build 10^9 nodes).
+    return {
+      value: undefined,
+      problems: [
+        {
+          path: '',
+          message: `YAML aliases: the file uses its aliases (*name) more than ${MAX_ALIAS_COUNT} times over, so it would expand into far more values than any config holds (${(err as Error).message}); write the repeated values out, or use fewer aliases`,
+        },
+      ],
+      position,
+    }
+  }
 }
+
+/** yaml's own default; each alias counts as often as the nodes it expands to. */
+const MAX_ALIAS_COUNT = 100
 
 /** A YAML parse error as a problem with its position (yaml's message minus the snippet). */
 export function yamlProblem(e: YAMLError): ConfigProblem {
@@ -70,19 +88,27 @@ function isNode(v: unknown): v is Node {
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g
 
+/** What the schema takes at a path: `${VAR}` there becomes a number or a boolean. */
+export type ScalarKinds = (path: readonly PropertyKey[]) => ReadonlySet<'number' | 'boolean'>
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i
+
 /**
  * Replaces `${NAME}` and `${NAME:-default}` in every string of `value` from `env`; a
- * variable that is unset and has no default is a problem at that path.
+ * variable that is unset and has no default is a problem at that path. Where the schema
+ * takes a number or a boolean (`kinds`), a substituted `1883` or `true` becomes one:
+ * the environment only holds strings.
  */
 export function substituteEnv(
   value: unknown,
   env: Readonly<Record<string, string | undefined>>,
   problems: Array<{ path: PropertyKey[]; message: string }>,
+  kinds: ScalarKinds = () => new Set(),
   path: PropertyKey[] = [],
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value
-    return value.replace(
+    const text = value.replace(
       VAR,
       (_whole, name: string, hasDefault: string | undefined, dflt: string | undefined) => {
         const v = env[name]
@@ -95,13 +121,18 @@ export function substituteEnv(
         return ''
       },
     )
+    const wants = kinds(path)
+    if (wants.has('number') && NUMBER.test(text.trim())) return Number(text)
+    if (wants.has('boolean') && (text.trim() === 'true' || text.trim() === 'false'))
+      return text.trim() === 'true'
+    return text
   }
   if (Array.isArray(value))
-    return value.map((v, i) => substituteEnv(v, env, problems, [...path, i]))
+    return value.map((v, i) => substituteEnv(v, env, problems, kinds, [...path, i]))
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value))
-      out[k] = substituteEnv(v, env, problems, [...path, k])
+      out[k] = substituteEnv(v, env, problems, kinds, [...path, k])
     return out
   }
   return value

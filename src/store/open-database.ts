@@ -90,7 +90,10 @@ function quickCheck(db: BetterSqlite3.Database, opts: OpenDatabaseOptions): void
 /** SQLite opens almost anything lazily; catch the obvious cases with a clear reason. */
 function checkHeader(file: string): void {
   if (!existsSync(file)) return
-  const size = statSync(file).size
+  const st = statSync(file)
+  if (st.isDirectory()) throw ERR.STORE_NOT_A_FILE(file, 'a folder')
+  if (!st.isFile()) throw ERR.STORE_NOT_A_FILE(file, 'not a regular file')
+  const size = st.size
   if (size === 0) return // a file created empty (e.g. by touch): SQLite initialises it
   if (size < 100) throw ERR.STORE_CORRUPT(file, `only ${size} bytes: truncated`)
   const head = Buffer.alloc(MAGIC.length)

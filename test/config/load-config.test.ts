@@ -315,7 +315,7 @@ alerts:
       'sensors.topics[0].pattern: must be a valid pattern: expected a {device} segment (or device: to take the device id from the payload) (line 4)',
       'sensors.topics[1].format: must be number for a topic with {metric} or metric: (line 6)',
       'sensors.topics[2].metric: must be set for a number topic without a {metric} segment (line 7)',
-      'broker.embedded.users[0].passwordHash: expected scrypt$N$r$p$salt$hash from `floxgate hash-password` (N a power of 2 ≤ 131072, r ≤ 16, p ≤ 4, 128·N·r ≤ 64 MiB); plain text passwords are not accepted, got "x" (line 13)',
+      'broker.embedded.users[0].passwordHash: expected scrypt$N$r$p$salt$hash from `floxgate hash-password` (N a power of 2 ≤ 131072, r ≤ 16, p ≤ 4, 128·N·r ≤ 64 MiB); plain text passwords are not accepted, got a string of 1 character (not shown: a secret) (line 13)',
       'broker.embedded.users[0].publish[0]: expected an MQTT topic filter ("+" as a whole level, "#" only as the last level), got "sensors/#/x" (line 14)',
       'alerts.topic: expected a topic without the wildcards "+" or "#", got "alerts/#" (line 16)',
     ])

@@ -1,0 +1,120 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config text with ${VAR} references
+/**
+ * Hostile or careless config files through the real CLI (`check-config` and `start` as
+ * child processes): each must end with its documented exit code and one sentence that
+ * says what to do, never a bare library message, never a secret echoed back.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt } from '../crash/daemon-process.js'
+import { runCli, startDaemon } from '../daemon/cli-process.js'
+import { freePort } from '../helpers/net.js'
+import { tempDir } from '../helpers/tmp.js'
+
+const tmp = tempDir('floxgate-hostile-config-')
+let n = 0
+
+/** A config file from lines; each test gets its own data folder. */
+function config(lines: readonly string[]): { file: string; dataDir: string } {
+  const dir = join(tmp.dir, `c${n++}`)
+  const dataDir = join(dir, 'data')
+  mkdirSync(dataDir, { recursive: true })
+  const file = join(dir, 'floxgate.yaml')
+  writeFileSync(file, lines.join('\n').replaceAll('DATA_DIR', dataDir))
+  return { file, dataDir }
+}
+
+beforeAll(() => ensureBuilt(), 60_000)
+afterAll(() => tmp.cleanup())
+
+describe('hostile configs end with an exit code and a sentence', () => {
+  it('(12) a YAML alias bomb: exit 2 from check-config and start, not a heap blow-up', async () => {
+    const letters = 'abcdefghi'
+    const { file } = config([
+      `a: &a ["x","x","x","x","x","x","x","x","x","x"]`,
+      ...[...letters.slice(1)].map(
+        (l, i) => `${l}: &${l} [${Array(10).fill(`*${letters[i]}`).join(',')}]`,
+      ),
+    ])
+    for (const cmd of ['check-config', 'start']) {
+      const r = await runCli([cmd, '--config', file])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/YAML aliases: .* write the repeated values out, or use fewer/)
+      expect(r.stderr).toMatch(/\b1 problem/)
+    }
+  }, 30_000)
+
+  it('(12) a database path that is a folder: start exits 3 naming the path and the fix', async () => {
+    const port = await freePort()
+    const { file, dataDir } = config([
+      'gateway: { id: gw, dataDir: DATA_DIR }',
+      `broker: { embedded: { host: 127.0.0.1, port: ${port} } }`,
+      'http: { enabled: false }',
+    ])
+    mkdirSync(join(dataDir, 'floxgate.db'))
+    const r = await runCli(['start', '--config', file])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(
+      `the database path ${join(dataDir, 'floxgate.db')} is a folder, not a database file`,
+    )
+    expect(r.stderr).toContain('[FLX_ERR_STORE_NOT_A_FILE]')
+    expect(r.stderr).not.toContain('EISDIR')
+  }, 30_000)
+
+  it('(12) ${VAR} fills a number and a boolean where the schema takes one', async () => {
+    const port = await freePort()
+    const { file } = config([
+      'gateway: { id: gw, dataDir: DATA_DIR }',
+      'broker:',
+      '  embedded:',
+      '    host: 127.0.0.1',
+      '    port: ${MQTT_PORT:-1883}',
+      'http: { enabled: "${HTTP_ON:-false}" }',
+      'alerts: { qos: "${ALERT_QOS}" }',
+      'unknownDevices:',
+      '  max: ${MAX_UNKNOWN:-50}',
+    ])
+    const env = { MQTT_PORT: String(port), ALERT_QOS: '0' }
+    const check = await runCli(['check-config', file], 15_000, env)
+    expect(check.stderr).toBe('')
+    expect(check.stdout).toContain(`embedded broker on 127.0.0.1:${port}`)
+    expect(check.code).toBe(0)
+    // and the daemon listens there
+    const d = await startDaemon(file, { env })
+    const ready = d.logs.find((l) => l.msg === 'floxgate is ready')
+    expect(JSON.stringify(d.logs)).toContain(String(port))
+    expect(ready).toBeDefined()
+    expect(await d.stop()).toBe(0)
+    // a variable that is not a number where one is wanted stays a clear error
+    const bad = await runCli(['check-config', file], 15_000, { ...env, MQTT_PORT: 'eighteen' })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('broker.embedded.port: expected a number, got "eighteen"')
+  }, 30_000)
+
+  it('(4) config errors never echo a password, token or passwordHash', async () => {
+    const secrets = ['hunter2-plain', 'tok-short', 'upl1nk-s3cret', 'url-pa55word']
+    const { file } = config([
+      'gateway: { id: gw, dataDir: DATA_DIR }',
+      'broker:',
+      '  embedded:',
+      '    users:',
+      `      - { username: greenhouse-1, passwordHash: ${secrets[0]} }`,
+      `http: { host: 0.0.0.0, token: ${secrets[1]} }`,
+      'uplink:',
+      `  url: mqtt://gw:${secrets[3]}@127.0.0.1:1883`,
+      `  password: [${secrets[2]}]`,
+      '  enabled: maybe',
+    ])
+    for (const cmd of ['check-config', 'start']) {
+      const r = await runCli([cmd, '--config', file])
+      expect(r.code).toBe(2)
+      // the problems are still named, at their paths
+      expect(r.stderr).toContain('broker.embedded.users[0].passwordHash: expected')
+      expect(r.stderr).toContain('(not shown: a secret)')
+      expect(r.stderr).toContain('http.token: expected at least 16 characters')
+      expect(r.stderr).toContain('uplink.password: expected a string')
+      for (const s of secrets) expect(r.stderr + r.stdout).not.toContain(s)
+    }
+  }, 30_000)
+})
