@@ -329,6 +329,12 @@ export class Gateway {
     this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
     this.notifier.replace(NotifyRouting.fromConfig(next))
     const needRestart = restartOnly(this.config, next)
+    // Upstreams that keep a device list hear which devices are gone (ThingsBoard).
+    const kept = new Set(next.devices.map((d) => d.id))
+    for (const d of this.config.devices) {
+      if (kept.has(d.id)) continue
+      for (const f of this.forwarders) f.deviceRemoved(d.id)
+    }
     this.parts = { ...parts, aggregator }
     this.config = next
     this.nodes.store.replace(storeOptions(next, this.forwarders, this.notifier, this.fanOut))

@@ -110,6 +110,11 @@ export class Forwarder {
     if (this.state === 'running') this.schedulePump()
   }
 
+  /** A reload removed `device` from the config: tells the target (see UplinkTarget). */
+  deviceRemoved(device: string): void {
+    if (this.state === 'running') this.target.deviceRemoved?.(device)
+  }
+
   /** Tokens the replay pacer has granted so far (undefined when unpaced). */
   get pacedPublishes(): number | undefined {
     return this.bucket?.granted

@@ -28,6 +28,11 @@ export interface UplinkTarget {
   reset(): void
   /** Ends the session cleanly (offline status, disconnect), within `timeoutMs`. */
   close(timeoutMs: number): Promise<void>
+  /**
+   * A device left the config (a reload removed it), for upstreams that keep a device list
+   * (ThingsBoard: `v1/gateway/disconnect`). Optional: most formats have nothing to say.
+   */
+  deviceRemoved?(device: string): void
 }
 
 export interface TargetEvents {

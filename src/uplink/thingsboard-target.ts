@@ -40,14 +40,17 @@ export class ThingsBoardTarget implements UplinkTarget {
   private readonly session: MqttSession
   /** Devices announced on the current connection. */
   private connected = new Set<string>()
+  /** Devices removed from the config whose disconnect ThingsBoard has not acknowledged. */
+  private readonly removed = new Set<string>()
 
   constructor(private readonly o: ThingsBoardOptions) {
     const s = o.session
     this.endpoint = `${s.protocol}://${s.host}:${s.port}`
     this.batchRows = o.batchRows ?? 100
     // No Last Will: ThingsBoard has no use for floxgate's status topic.
-    this.session = new MqttSession(clientOptions(s, false), () => {
+    this.session = new MqttSession(clientOptions(s, false), (client) => {
       this.connected = new Set()
+      this.announceRemoved(client)
     })
   }
 
@@ -85,11 +88,26 @@ export class ThingsBoardTarget implements UplinkTarget {
     this.publishAll(client, messages, done)
   }
 
-  /** Announces that a device is gone (removed from the config). */
-  disconnect(device: string): void {
-    const client = this.session.current
+  /**
+   * Announces on `v1/gateway/disconnect` that a device is gone (a reload removed it from
+   * the config). While the upstream is unreachable the announcement waits in memory and
+   * goes out first on the next connection (a restart forgets it: the device then stays
+   * "connected" in ThingsBoard until its inactivity timeout).
+   */
+  deviceRemoved(device: string): void {
     this.connected.delete(device)
-    client?.publish(TB_TOPICS.disconnect, JSON.stringify({ device }), { qos: 1 })
+    this.removed.add(device)
+    const client = this.session.current
+    if (client?.connected === true) this.announceRemoved(client)
+  }
+
+  private announceRemoved(client: MqttClient): void {
+    for (const device of this.removed) {
+      client.publish(TB_TOPICS.disconnect, JSON.stringify({ device }), { qos: 1 }, (err) => {
+        // Delivered: forget it. Refused or lost: kept for the next connection.
+        if (!err && this.session.current === client) this.removed.delete(device)
+      })
+    }
   }
 
   reset(): void {

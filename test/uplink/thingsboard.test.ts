@@ -1,0 +1,220 @@
+/**
+ * `kind: thingsboard` against the contract of ThingsBoard's gateway MQTT API, played by a
+ * real Mosquitto: a subscriber checks the topic and shape of every message the daemon
+ * sends, through an outage of the broker and a reload that removes a device.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { connectAsync, type MqttClient } from 'mqtt'
+import { afterEach, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/load.js'
+import { connectClient, startGateway, writeTestConfig } from '../daemon/harness.js'
+import { startMosquitto } from '../helpers/mosquitto.js'
+import { tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+const TOKEN = 'tb-gateway-access-token-1'
+
+interface Seen {
+  readonly topic: string
+  readonly body: unknown
+}
+
+type Entry = { ts: number; values: Record<string, unknown> }
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * The shapes of ThingsBoard's gateway MQTT API: every message must be one of these, or the
+ * test fails naming it.
+ */
+function checkShape(m: Seen, devices: ReadonlySet<string>): string | undefined {
+  const b = m.body
+  switch (m.topic) {
+    case 'v1/gateway/connect':
+    case 'v1/gateway/disconnect': {
+      if (!isObject(b) || Object.keys(b).join() !== 'device') return 'expected {"device": name}'
+      return typeof b.device === 'string' && devices.has(b.device) ? undefined : 'unknown device'
+    }
+    case 'v1/gateway/telemetry': {
+      if (!isObject(b) || Object.keys(b).length === 0) return 'expected {"<device>": [...]}'
+      for (const [device, list] of Object.entries(b)) {
+        if (!devices.has(device)) return `unknown device ${device}`
+        if (!Array.isArray(list) || list.length === 0) return 'expected a non-empty array'
+        for (const e of list as unknown[]) {
+          if (!isObject(e) || Object.keys(e).sort().join() !== 'ts,values')
+            return 'expected {"ts", "values"}'
+          if (!Number.isInteger(e.ts) || (e.ts as number) < 1e12) return 'ts must be ms'
+          if (!isObject(e.values) || Object.keys(e.values).length === 0) return 'empty values'
+          for (const v of Object.values(e.values)) {
+            if (!['number', 'string', 'boolean'].includes(typeof v)) return `bad value ${v}`
+          }
+        }
+      }
+      return undefined
+    }
+    default:
+      return `unexpected topic ${m.topic}`
+  }
+}
+
+it('ThingsBoard gateway API: connect when first seen, telemetry shape, alerts, disconnect on removal, through an outage', async () => {
+  // Only the gateway's access token may publish v1/gateway/#: a connection with any other
+  // username would have its messages dropped (Mosquitto's ACL), and nothing would arrive.
+  const { dir: aclDir, cleanup: aclCleanup } = tempDir('floxgate-tb-acl-')
+  cleanups.push(aclCleanup)
+  const acl = join(aclDir, 'acl')
+  writeFileSync(acl, `topic read v1/gateway/#\nuser ${TOKEN}\ntopic readwrite v1/gateway/#\n`)
+  const mosq = await startMosquitto({ extraConfig: [`acl_file ${acl}`] })
+  cleanups.push(() => mosq.close())
+
+  // ThingsBoard's side: a persistent session, so the broker keeps what arrives for it
+  // while it reconnects after the broker's restart.
+  const seen: Seen[] = []
+  const tb: MqttClient = await connectAsync(mosq.url, {
+    clientId: 'thingsboard-contract',
+    clean: false,
+    reconnectPeriod: 200,
+  })
+  cleanups.push(() => tb.endAsync(true))
+  tb.on('message', (topic, payload) => {
+    seen.push({ topic, body: JSON.parse(payload.toString()) })
+  })
+  await tb.subscribeAsync('v1/gateway/#', { qos: 1 })
+
+  const devices = [
+    { id: 'gh-1', profile: 'dht22', location: 'greenhouse' },
+    { id: 'gh-2', profile: 'dht22', location: 'greenhouse' },
+  ]
+  const cfg = await writeTestConfig({
+    devices,
+    rules: [{ id: 'too-hot', metric: 'temperature', high: 28, severity: 'critical' }],
+    uplinks: [
+      {
+        id: 'tb',
+        kind: 'thingsboard',
+        url: mosq.url,
+        username: TOKEN,
+        streams: ['readings', 'alerts'],
+      },
+    ],
+  })
+  cleanups.push(() => cfg.cleanup())
+  const gw = await startGateway(cfg.file)
+  cleanups.push(() => gw.stop())
+  const f = gw.gateway.forwarders[0]!
+  const sensor = await connectClient(gw.port)
+  cleanups.push(() => sensor.close())
+
+  const published: { device: string; ts: number; temperature: number; humidity: number }[] = []
+  const t0 = Date.now() - 10_000
+  let n = 0
+  async function publish(device: string, temperature: number): Promise<void> {
+    const r = { device, ts: t0 + n++, temperature, humidity: 40 + (n % 10) }
+    published.push(r)
+    await sensor.client.publishAsync(
+      `sensors/${device}/telemetry`,
+      JSON.stringify({ temperature: r.temperature, humidity: r.humidity, ts: r.ts }),
+      { qos: 1 },
+    )
+  }
+  const telemetryRows = () =>
+    seen
+      .filter((m) => m.topic === 'v1/gateway/telemetry')
+      .flatMap((m) =>
+        Object.entries(m.body as Record<string, Entry[]>).flatMap(([device, list]) =>
+          list.map((e) => ({ device, ...e })),
+        ),
+      )
+  const readingTs = () =>
+    new Set(
+      telemetryRows()
+        .filter((e) => 'temperature' in e.values)
+        .map((e) => e.ts),
+    )
+
+  for (let i = 0; i < 20; i++) await publish(i % 2 === 0 ? 'gh-1' : 'gh-2', 20 + (i % 5))
+  await waitFor(() => readingTs().size === 20, { what: 'the first 20 readings' })
+
+  // The broker goes away; the sensors keep publishing, one of them too hot.
+  await mosq.stop()
+  await waitFor(() => !f.stats().connected, { what: 'the uplink sees the outage' })
+  for (let i = 0; i < 20; i++) await publish(i % 2 === 0 ? 'gh-1' : 'gh-2', i === 7 ? 29.5 : 21)
+  await waitFor(() => f.stats().backlogRows >= 20, { what: 'the backlog on disk' })
+  await mosq.start()
+  await waitFor(() => readingTs().size === 40, {
+    timeoutMs: 40_000,
+    what: 'all 40 readings after the restart',
+  })
+  await waitFor(() => f.stats().backlogRows === 0, { what: 'the queue drained' })
+
+  // A reload that removes gh-2: ThingsBoard hears it is gone.
+  cfg.rewrite({ devices: devices.slice(0, 1) })
+  gw.gateway.reload(loadConfig(cfg.file))
+  await waitFor(() => seen.some((m) => m.topic === 'v1/gateway/disconnect'), {
+    what: 'the disconnect',
+  })
+
+  // Every message has a documented topic and shape.
+  const known = new Set(devices.map((d) => d.id))
+  const bad = seen.map((m) => ({ m, why: checkShape(m, known) })).filter((x) => x.why)
+  expect(bad).toEqual([])
+
+  // A connect for each device before its first telemetry, on each connection: the first
+  // and the one after the restart (the outage lost the session's announcements).
+  const connects = seen.filter((m) => m.topic === 'v1/gateway/connect')
+  for (const d of known) {
+    const firstConnect = seen.findIndex(
+      (m) => m.topic === 'v1/gateway/connect' && (m.body as { device: string }).device === d,
+    )
+    const firstData = seen.findIndex(
+      (m) => m.topic === 'v1/gateway/telemetry' && d in (m.body as Record<string, unknown>),
+    )
+    expect(firstConnect).toBeGreaterThanOrEqual(0)
+    expect(firstConnect).toBeLessThan(firstData)
+    const count = connects.filter((m) => (m.body as { device: string }).device === d).length
+    expect(count).toBeGreaterThanOrEqual(2)
+    expect(count).toBeLessThanOrEqual(f.stats().reconnects + 1)
+  }
+
+  // Every reading, with its values under its device and time, in order per device.
+  const rows = telemetryRows().filter((e) => 'temperature' in e.values)
+  for (const d of known) {
+    const want = published.filter((p) => p.device === d)
+    const got = rows.filter((r) => r.device === d)
+    const firsts: number[] = []
+    for (const r of got) if (!firsts.includes(r.ts)) firsts.push(r.ts)
+    expect(firsts).toEqual(want.map((p) => p.ts))
+    for (const p of want) {
+      const v = got.find((r) => r.ts === p.ts)?.values ?? {}
+      expect({ temperature: v.temperature, humidity: v.humidity }).toEqual({
+        temperature: p.temperature,
+        humidity: p.humidity,
+      })
+    }
+  }
+
+  // The alert: telemetry keys alert.<rule>, at the reading's time, under its device.
+  const hot = published.filter((p) => p.temperature > 28)
+  expect(hot).toHaveLength(1)
+  // (It may share the entry of the reading that raised it: same device, same time.)
+  const alert = telemetryRows().find((e) => 'alert.too-hot' in e.values)
+  expect(alert).toMatchObject({ device: hot[0]!.device, ts: hot[0]!.ts })
+  expect(
+    Object.fromEntries(Object.entries(alert!.values).filter(([k]) => k.startsWith('alert.'))),
+  ).toEqual({
+    'alert.too-hot': 'raised',
+    'alert.too-hot.severity': 'critical',
+    'alert.too-hot.value': 29.5,
+  })
+
+  const disconnects = seen.filter((m) => m.topic === 'v1/gateway/disconnect')
+  expect(disconnects.map((m) => m.body)).toEqual([{ device: 'gh-2' }])
+  expect(seen.at(-1)?.topic).toBe('v1/gateway/disconnect')
+}, 90_000)
