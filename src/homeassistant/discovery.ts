@@ -77,6 +77,8 @@ export function sensorConfig(
   metric: string,
 ): DiscoveryMessage {
   const m = haMetric(metric)
+  // A metric Home Assistant has no class for keeps the unit the config or profile declares.
+  const unit = m.unit ?? d.profile.metrics[metric]?.unit
   const uniqueId = `${deviceIdentifier(c, d.id)}_${haObjectId(metric)}`
   return {
     topic: `${c.prefix}/sensor/${uniqueId}/config`,
@@ -86,7 +88,7 @@ export function sensorConfig(
       state_topic: sensorStateTopic(c, d.id, metric),
       ...(m.deviceClass === undefined ? {} : { device_class: m.deviceClass }),
       state_class: 'measurement',
-      ...(m.unit === undefined ? {} : { unit_of_measurement: m.unit }),
+      ...(unit === undefined ? {} : { unit_of_measurement: unit }),
       ...availability(c),
       device: deviceBlock(c, d),
       origin: ORIGIN,

@@ -28,6 +28,8 @@ const devices = [
 beforeAll(async () => {
   cfg = await writeTestConfig({
     homeassistant: { enabled: true },
+    // A metric Home Assistant has no device class for: its sensor keeps the declared unit.
+    metrics: { radon: { unit: 'Bq/m³', min: 0, max: 10000 } },
     devices,
     rules: [{ id: 'overheat', metric: 'temperature', high: 30, severity: 'critical' }],
   })
@@ -142,17 +144,32 @@ it('each stored value reaches the state topic; an alert rule is a problem binary
   })
   const late = await homeAssistant()
   expect((await late.latest('floxgate/gw-test/ha/loft/temperature')).retained).toBe(true)
+
+  // Cleared: OFF, with the value that cleared it.
+  await publishSeries(sensor.client, 'loft', [24], Date.now(), 1000)
+  const cleared = await ha.latest(
+    'floxgate/gw-test/ha/loft/problem/overheat',
+    (m) => JSON.parse(m.payload).value === 24,
+    'the OFF state after the clearing reading',
+  )
+  expect(JSON.parse(cleared.payload)).toMatchObject({ state: 'OFF', threshold: 30, since: null })
 })
 
 it('an unknown device appears on its first reading; a device removed by a reload gets an empty retained config', async () => {
   const ha = await homeAssistant()
   await sensor.client.publishAsync(
     'sensors/porch/telemetry',
-    telemetry({ temperature: 12 }, Date.now()),
+    telemetry({ temperature: 12, radon: 40 }, Date.now()),
     { qos: 1 },
   )
   const porch = await ha.latest(`${PREFIX}/sensor/floxgate_gw-test_porch_temperature/config`)
   expect(JSON.parse(porch.payload).device).toMatchObject({ name: 'porch', model_id: 'generic' })
+  const radon = JSON.parse(
+    (await ha.latest(`${PREFIX}/sensor/floxgate_gw-test_porch_radon/config`)).payload,
+  )
+  expect(radon).toMatchObject({ name: 'Radon', unit_of_measurement: 'Bq/m³' })
+  expect(radon.device_class).toBeUndefined()
+  expect((await ha.latest('floxgate/gw-test/ha/porch/radon')).payload).toBe('40')
 
   cfg.rewrite({ devices: [devices[1]] })
   gw.gateway.reload(loadConfig(cfg.file))
