@@ -37,6 +37,47 @@ describe('device profiles', () => {
     expect(profiles.get('bme280')?.payload.units).toEqual({ temperature: 'C', pressure: 'hPa' })
   })
 
+  it('ships the profiles the presets bring in, with their data-sheet ranges', () => {
+    const { profiles } = loadProfiles(builtinProfilesDir())
+    const ranges = (id: string) =>
+      Object.entries(profiles.get(id)?.metrics ?? {}).map(([m, s]) => [m, s.min, s.max])
+    // The table in docs/sensors.md, "Device profiles".
+    expect(ranges('lywsd03mmc')).toEqual([
+      ['temperature', 0, 60],
+      ['humidity', 0, 99],
+      ['battery', 0, 100],
+      ['voltage', 1.8, 3.6],
+    ])
+    expect(ranges('aqara-wsdcgq11lm')).toEqual([
+      ['temperature', -20, 50],
+      ['humidity', 0, 100],
+      ['pressure', 300, 1100],
+      ['battery', 0, 100],
+      ['voltage', 2, 3.3],
+    ])
+    expect(profiles.get('aqara-wsdcgq11lm')?.payload.units).toMatchObject({ voltage: 'mV' })
+    expect(ranges('shelly-ht').slice(0, 3)).toEqual([
+      ['temperature', -40, 60],
+      ['humidity', 0, 100],
+      ['battery', 0, 100],
+    ])
+    expect(ranges('lacrosse-tx141th-bv2')).toEqual([
+      ['temperature', -40, 60],
+      ['humidity', 10, 99],
+      ['battery', 0, 100],
+    ])
+    expect(ranges('lacrosse-tx141w')).toEqual([
+      ['temperature', -40, 60],
+      ['humidity', 1, 99],
+      ['battery', 0, 100],
+    ])
+    expect(ranges('scd40')).toEqual([
+      ['co2', 0, 40000],
+      ['temperature', -10, 60],
+      ['humidity', 0, 100],
+    ])
+  })
+
   it('reports broken profile files with their position and keeps the good ones', () => {
     const { dir, cleanup } = tempDir('floxgate-profiles-')
     cleanups.push(cleanup)

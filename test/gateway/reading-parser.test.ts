@@ -93,6 +93,22 @@ describe('ReadingParser: good payloads', () => {
     expect(out.readings[0]?.value).toBeCloseTo(celsius, 9)
   })
 
+  it.each([
+    ['pressure', 'Pa', 101325, 1013.25],
+    ['pressure', 'kPa', 101.325, 1013.25],
+    ['pressure', 'mmHg', 760, 1013.25],
+    ['voltage', 'mV', 2995, 2.995],
+    ['voltage', 'V', 3.1, 3.1],
+  ] as const)('converts %s in %s to the canonical unit', (metric, unit, raw, canonical) => {
+    const { run } = setup([
+      { pattern: 'sensors/{device}/telemetry', format: 'json', units: { [metric]: unit } },
+    ])
+    // An unknown device gets the generic profile, which measures every built-in metric.
+    const out = run('sensors/node-7/telemetry', JSON.stringify({ [metric]: raw }))
+    expect(out.readings.map((r) => r.metric)).toEqual([metric])
+    expect(out.readings[0]?.value).toBeCloseTo(canonical, 2)
+  })
+
   it('converts pressure in Pa to hPa and honours configured field names', () => {
     const { run } = setup([
       {
