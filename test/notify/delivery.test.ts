@@ -240,3 +240,39 @@ it('a notification still waiting when floxgate stops is delivered after the rest
   expect(docs).toEqual([expect.objectContaining({ state: 'raised', rule: 'overheat', value: 31 })])
   await waitFor(() => notificationRows(cfg!.dbFile).length === 0, { what: 'the row deleted' })
 })
+
+it('with the shipped retry settings, a webhook that comes up 10 s after the raise gets raise and clear once each, in order', async () => {
+  const port = await freePort()
+  // No retry override: the default backoff (5 s, doubling) is what an owner gets.
+  await start({
+    notify: [{ id: 'ops', webhook: { url: `http://127.0.0.1:${port}/hook` } }],
+    rules: [{ id: 'overheat', metric: 'temperature', high: 30, hysteresis: 1 }],
+  })
+  await publishSeries(sensor!.client, 'loft', [25, 31, 20], Date.now() - 5000, 1000)
+  expect(gw!.db.alerts().map((a) => a.state)).toEqual(['raised', 'cleared'])
+  await waitFor(
+    async () =>
+      (await metric(gw!, 'floxgate_notifications_failed_total', 'sink="ops",reason="network"')) >=
+      1,
+    { what: 'a failed first attempt while the webhook is down' },
+  )
+  // The outage of the scenario: the server starts 10 s after the alert, not a wait for it.
+  const up = new Promise<Receiver>((resolve, reject) => {
+    setTimeout(() => startReceiver(port).then(resolve, reject), 10_000)
+  })
+  receiver = await up
+  const docs = await waitFor(
+    () => {
+      const d = receiver!.json<AlertMessage>('/hook')
+      return d.length >= 2 ? d : undefined
+    },
+    { timeoutMs: 40_000, intervalMs: 200, what: 'both notifications after the webhook came up' },
+  )
+  expect(docs.map((d) => [d.rule, d.state])).toEqual([
+    ['overheat', 'raised'],
+    ['overheat', 'cleared'],
+  ])
+  await waitFor(() => notificationRows(cfg!.dbFile).length === 0, { what: 'the rows deleted' })
+  expect(receiver.requests).toHaveLength(2)
+  expect(await metric(gw!, 'floxgate_notifications_sent_total', 'sink="ops"')).toBe(2)
+}, 60_000)
