@@ -1,8 +1,10 @@
-// Writes the sea-config.json for one target: the bundle, the SQLite addon and the
-// device profiles as assets. Keys match SEA_ASSET in src/ops/sea.ts.
+// Writes the sea-config.json for one target: the bundle, the SQLite addon, the device
+// profiles and the status page's files as assets. Keys match SEA_ASSET in src/ops/sea.ts;
+// the page's files match UI_FILES in src/ui/status-page.ts (test/package/ checks both).
 // Usage: node scripts/package-sea-config.mjs <config.json> <bundle> <addon> <devicesDir>
 //        <blob> <useCodeCache: true|false>
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 
 const [configFile, bundle, addon, devicesDir, blob, codeCache] = process.argv.slice(2)
@@ -25,6 +27,24 @@ const assets = {
 }
 for (const name of profiles) assets[`devices/${name}`] = resolve(join(devicesDir, name))
 
+// The status page: served from memory by the executable (embeddedUiFile in src/ops/sea.ts).
+const root = new URL('../', import.meta.url)
+const fromPackage = createRequire(new URL('package.json', root))
+const uiFiles = {
+  'index.html': new URL('ui/index.html', root).pathname,
+  'app.js': new URL('ui/app.js', root).pathname,
+  'app.css': new URL('ui/app.css', root).pathname,
+  'uplot.js': fromPackage.resolve('uplot/dist/uPlot.iife.min.js'),
+  'uplot.css': fromPackage.resolve('uplot/dist/uPlot.min.css'),
+}
+for (const [name, file] of Object.entries(uiFiles)) {
+  if (!existsSync(file)) {
+    console.error(`package-sea-config: status page file ${file} is missing`)
+    process.exit(1)
+  }
+  assets[`ui/${name}`] = file
+}
+
 writeFileSync(
   configFile,
   JSON.stringify(
@@ -46,4 +66,6 @@ writeFileSync(
     2,
   ),
 )
-console.log(`sea config: ${configFile} (${profiles.length} device profiles)`)
+console.log(
+  `sea config: ${configFile} (${profiles.length} device profiles, ${Object.keys(uiFiles).length} page files)`,
+)

@@ -26,6 +26,8 @@ export const SEA_ASSET = {
   sqliteAddon: 'better_sqlite3.node',
   /** JSON array of the profile file names, each embedded as `devices/<name>`. */
   devicesIndex: 'devices/index.json',
+  /** The status page's files, each embedded as `ui/<name>` (UI_FILES in src/ui/status-page.ts). */
+  uiPrefix: 'ui/',
 } as const
 
 type SeaModule = typeof import('node:sea')
@@ -92,6 +94,16 @@ export function devicesDir(): string {
     devices = extractFolder(files, 'devices', cacheDirCandidates())
   }
   return devices
+}
+
+/**
+ * One of the status page's files from inside the executable (`ui/<name>`), or undefined
+ * outside an executable; served straight from memory, nothing is extracted.
+ */
+export function embeddedUiFile(name: string): Buffer | undefined {
+  const mod = seaModule()
+  if (mod === undefined) return undefined
+  return Buffer.from(asset(mod, `${SEA_ASSET.uiPrefix}${name}`))
 }
 
 function asset(mod: SeaModule, key: string): ArrayBuffer {

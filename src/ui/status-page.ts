@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { HttpRoutes } from '../ops/http-server.js'
 import type { Log } from '../ops/log.js'
+import { embeddedUiFile, isSingleExecutable } from '../ops/sea.js'
 import { authorized, COOKIE, same } from './auth.js'
 import type { EventStream } from './event-stream.js'
 import { MAX_PAGE, UiQueries } from './ui-queries.js'
@@ -44,23 +45,46 @@ const TYPES: Record<string, string> = {
   css: 'text/css; charset=utf-8',
 }
 
-/** Page files: the repository's `ui/` folder (two levels above build/ui and src/ui). */
-function loadAssets(): Map<string, Asset> {
-  const dir = fileURLToPath(new URL('../../ui/', import.meta.url))
-  const uplot = createRequire(import.meta.url)
-  const files: Record<string, string> = {
-    '/': `${dir}index.html`,
-    '/ui/app.js': `${dir}app.js`,
-    '/ui/app.css': `${dir}app.css`,
-    '/ui/uplot.js': uplot.resolve('uplot/dist/uPlot.iife.min.js'),
-    '/ui/uplot.css': uplot.resolve('uplot/dist/uPlot.min.css'),
+/**
+ * The page's files: URL path, the name under which the single executable embeds it
+ * (`ui/<name>`, written by scripts/package-sea-config.mjs), and where the npm package has
+ * it (the repository's `ui/` folder, or uPlot's build in node_modules).
+ */
+export const UI_FILES: readonly { path: string; name: string; source: string }[] = [
+  { path: '/', name: 'index.html', source: 'ui/index.html' },
+  { path: '/ui/app.js', name: 'app.js', source: 'ui/app.js' },
+  { path: '/ui/app.css', name: 'app.css', source: 'ui/app.css' },
+  { path: '/ui/uplot.js', name: 'uplot.js', source: 'uplot/dist/uPlot.iife.min.js' },
+  { path: '/ui/uplot.css', name: 'uplot.css', source: 'uplot/dist/uPlot.min.css' },
+]
+
+/** A page file's bytes: from inside the executable, else from the package on disk. */
+function readUiFile(file: (typeof UI_FILES)[number]): Buffer | undefined {
+  if (isSingleExecutable()) return embeddedUiFile(file.name)
+  if (file.source.startsWith('ui/')) {
+    // Two levels above build/ui and src/ui.
+    const path = fileURLToPath(new URL(`../../${file.source}`, import.meta.url))
+    return existsSync(path) ? readFileSync(path) : undefined
   }
+  return readFileSync(createRequire(import.meta.url).resolve(file.source))
+}
+
+function loadAssets(log: Log): Map<string, Asset> {
   const out = new Map<string, Asset>()
-  for (const [path, file] of Object.entries(files)) {
-    if (!existsSync(file)) continue
-    const body = readFileSync(file)
-    const ext = file.slice(file.lastIndexOf('.') + 1)
-    out.set(path, { type: TYPES[ext] ?? 'application/octet-stream', body, gzip: gzipSync(body) })
+  for (const file of UI_FILES) {
+    let body: Buffer | undefined
+    try {
+      body = readUiFile(file)
+    } catch (err) {
+      log.warn({ file: file.name, err: String(err) }, 'status page file unreadable')
+    }
+    if (body === undefined) continue
+    const ext = file.name.slice(file.name.lastIndexOf('.') + 1)
+    out.set(file.path, {
+      type: TYPES[ext] ?? 'application/octet-stream',
+      body,
+      gzip: gzipSync(body),
+    })
   }
   return out
 }
@@ -73,19 +97,14 @@ const MAX_PARAM = 200
  * here needs it: `Authorization: Bearer <token>`, or the cookie `/login?token=` sets.
  */
 export function statusPage(opts: StatusPageOptions): HttpRoutes {
-  let assets: Map<string, Asset>
-  try {
-    assets = loadAssets()
-  } catch {
-    // A bundle (the single executable) has no files beside it: the API still works.
-    assets = new Map()
-  }
+  // A missing file leaves its route at 404 (503 for /); the API still works.
+  const assets = loadAssets(opts.log)
   const q = new UiQueries(opts.db)
   const now = opts.now ?? Date.now
   if (!assets.has('/')) {
     opts.log.warn(
       {},
-      'status page files not found next to the program; / answers 503 (the JSON API works)',
+      'status page files not found in this install; / answers 503 (the JSON API works): reinstall the package or rebuild the executable',
     )
   }
 

@@ -6,14 +6,17 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
+import { UI_FILES } from '../../src/ui/status-page.js'
 import { VERSION } from '../../src/version.js'
 import { freePort } from '../helpers/net.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
+const need = createRequire(import.meta.url)
 const required = process.env.FLOXGATE_REQUIRE_EXECUTABLES === '1'
 const exe = (arch: string) => resolve('dist', `floxgate-linux-${arch}`)
 const hasQemu = (() => {
@@ -77,7 +80,11 @@ function scratch(): string {
   return dir
 }
 
-async function smokeConfig(dir: string): Promise<{ file: string; port: number }> {
+/** A temp config; with `httpPort` the HTTP server (and the status page) listens there. */
+async function smokeConfig(
+  dir: string,
+  httpPort?: number,
+): Promise<{ file: string; port: number }> {
   const port = await freePort()
   const file = join(dir, 'floxgate.yaml')
   writeFileSync(
@@ -91,7 +98,9 @@ async function smokeConfig(dir: string): Promise<{ file: string; port: number }>
       '    host: 127.0.0.1',
       `    port: ${port}`,
       'http:',
-      '  enabled: false',
+      ...(httpPort === undefined
+        ? ['  enabled: false']
+        : ['  host: 127.0.0.1', `  port: ${httpPort}`, '  ui: true']),
       'aggregates:',
       '  enabled: false',
       'rules:',
@@ -167,6 +176,45 @@ describe.skipIf(!required && !existsSync(exe('x64')))('dist/floxgate-linux-x64',
     expect(devices && readdirSync(join(dir, 'cache', devices))).toContain('dht22.yaml')
     expect(readdirSync(join(dir, 'data')).some((n) => n.endsWith('.db'))).toBe(true)
   })
+
+  it('serves the status page and its scripts from inside the executable', async () => {
+    const dir = scratch()
+    const httpPort = await freePort()
+    const { file } = await smokeConfig(dir, httpPort)
+    const daemon = run('x64', ['start', '--config', file], dir)
+    const base = `http://127.0.0.1:${httpPort}`
+    // The copy runs from a temp folder with no ui/ beside it: the page can only come from
+    // the executable's own assets.
+    const page = await waitFor(
+      async () => {
+        if (daemon.child.exitCode !== null) throw new Error(`exited:\n${daemon.output()}`)
+        return await fetch(`${base}/`)
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the status page to answer' },
+    )
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(await page.text()).toBe(readFileSync('ui/index.html', 'utf8'))
+
+    for (const file of UI_FILES) {
+      const res = await fetch(`${base}${file.path}`)
+      expect(res.status, file.path).toBe(200)
+      const body = Buffer.from(await res.arrayBuffer())
+      const source = file.source.startsWith('ui/') ? file.source : need.resolve(file.source)
+      expect(body.equals(readFileSync(source)), `${file.path} is ${source}`).toBe(true)
+    }
+    const app = await fetch(`${base}/ui/app.js`)
+    expect(app.headers.get('content-type')).toContain('text/javascript')
+    expect(await app.text()).toContain('/api/devices')
+    // The uPlot bundle defines the global the page's script draws with.
+    expect(await (await fetch(`${base}/ui/uplot.js`)).text()).toContain('uPlot')
+    // The JSON API the page uses answers from the same process.
+    const devices = await fetch(`${base}/api/devices`)
+    expect(devices.status).toBe(200)
+    expect(Array.isArray(await devices.json())).toBe(true)
+    expect(daemon.output()).not.toContain('status page files not found')
+    expect(await stop(daemon)).toBe(0)
+  })
 })
 
 describe.skipIf(!required && !(existsSync(exe('arm64')) && hasQemu))(
@@ -176,9 +224,10 @@ describe.skipIf(!required && !(existsSync(exe('arm64')) && hasQemu))(
       expect(version('arm64')).toContain(VERSION)
     })
 
-    it('starts, opens its database and stops cleanly', async () => {
+    it('starts, opens its database, serves the status page and stops cleanly', async () => {
       const dir = scratch()
-      const { file, port } = await smokeConfig(dir)
+      const httpPort = await freePort()
+      const { file, port } = await smokeConfig(dir, httpPort)
       const daemon = run('arm64', ['start', '--config', file], dir)
       const client = await waitFor(
         async () => {
@@ -194,6 +243,9 @@ describe.skipIf(!required && !(existsSync(exe('arm64')) && hasQemu))(
         { timeoutMs: 60_000, intervalMs: 250, what: 'the arm64 gateway to listen' },
       )
       await client.endAsync()
+      const page = await fetch(`http://127.0.0.1:${httpPort}/`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toBe(readFileSync('ui/index.html', 'utf8'))
       expect(await stop(daemon)).toBe(0)
       const db = readdirSync(join(dir, 'data')).find((n) => n.endsWith('.db'))
       expect(db).toBeDefined()

@@ -1,5 +1,7 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ERR, isError } from '../../src/errors.js'
 import {
@@ -8,8 +10,10 @@ import {
   extractFile,
   extractFolder,
   isSingleExecutable,
+  SEA_ASSET,
   sqliteNativeBinding,
 } from '../../src/ops/sea.js'
+import { UI_FILES } from '../../src/ui/status-page.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const cleanups: (() => void)[] = []
@@ -137,5 +141,33 @@ describe('extractFolder', () => {
     writeFileSync(join(out, 'sht31.yaml'), '')
     expect(extractFolder(files(), 'devices', [dir])).toBe(out)
     expect(readFileSync(join(out, 'sht31.yaml'), 'utf8')).toBe('class: sht31\n')
+  })
+})
+
+describe('scripts/package-sea-config.mjs', () => {
+  it('embeds every status page file the server serves, from the file the npm package serves', () => {
+    const dir = scratch()
+    const config = join(dir, 'sea-config.json')
+    execFileSync(process.execPath, [
+      'scripts/package-sea-config.mjs',
+      config,
+      join(dir, 'bundle.cjs'),
+      join(dir, 'addon.node'),
+      'devices',
+      join(dir, 'sea.blob'),
+      'false',
+    ])
+    const assets = (JSON.parse(readFileSync(config, 'utf8')) as { assets: Record<string, string> })
+      .assets
+    const need = createRequire(import.meta.url)
+    for (const file of UI_FILES) {
+      const embedded = assets[`${SEA_ASSET.uiPrefix}${file.name}`]
+      expect(embedded, `asset ui/${file.name}`).toBeDefined()
+      const served = file.source.startsWith('ui/')
+        ? resolve(file.source)
+        : need.resolve(file.source)
+      expect(realpathSync(embedded!)).toBe(realpathSync(served))
+    }
+    expect(assets['devices/dht22.yaml']).toBe(resolve('devices/dht22.yaml'))
   })
 })
