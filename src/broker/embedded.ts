@@ -60,6 +60,8 @@ export interface EmbeddedBrokerOptions extends AccessOptions {
    * consumer (it stopped reading); default 256 KiB.
    */
   readonly maxOutgoingBytes?: number
+  /** A sensor message's receive time (default Date.now; the daemon's ClockSanity). */
+  readonly receiveTime?: () => number
   /** Called for broker-level errors (never thrown); default: ignored. */
   readonly onError?: (err: Error) => void
 }
@@ -383,7 +385,7 @@ export class EmbeddedBroker {
     const message: SensorMessage = {
       topic,
       payload,
-      receivedAt: Date.now(),
+      receivedAt: this.opts.receiveTime?.() ?? Date.now(),
       qos,
       clientId: client.id,
       ...(qos === 0 || packet.messageId === undefined

@@ -33,6 +33,8 @@ export interface ExternalBrokerOptions {
   readonly receiveMaximum?: number
   /** How long the broker keeps the session while the gateway is away; default 7 days. */
   readonly sessionExpirySeconds?: number
+  /** A sensor message's receive time (default Date.now; the daemon's ClockSanity). */
+  readonly receiveTime?: () => number
   /** Connection and protocol errors (never thrown); default: ignored. */
   readonly onError?: (err: Error) => void
 }
@@ -299,7 +301,8 @@ export class ExternalBroker {
       qos === 0 || packet.messageId === undefined
         ? undefined
         : { session: `broker:${this.opts.clientId}`, packetId: packet.messageId, dup: packet.dup }
-    return { topic, payload, receivedAt: Date.now(), qos, ack, ...(delivery && { delivery }) }
+    const receivedAt = this.opts.receiveTime?.() ?? Date.now()
+    return { topic, payload, receivedAt, qos, ack, ...(delivery && { delivery }) }
   }
 
   private publish(topic: string, payload: Buffer | string, o: PublishOptions): Promise<void> {

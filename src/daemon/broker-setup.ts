@@ -24,10 +24,11 @@ export async function startBroker(
   sensorTopics: readonly string[],
   log: Log,
   onRefusal: (reason: string) => void,
+  receiveTime: () => number = Date.now,
 ): Promise<GatewayBroker> {
   const status = { topic: config.broker.statusTopic, gatewayId: config.gateway.id }
   if (config.broker.mode === 'external') {
-    return await connectExternal(config, sensorTopics, status, log)
+    return await connectExternal(config, sensorTopics, status, log, receiveTime)
   }
 
   const e = config.broker.embedded
@@ -63,6 +64,7 @@ export async function startBroker(
     maxPayloadBytes: e.maxPayloadBytes,
     rateLimit: e.rateLimit.messagesPerSecond > 0 ? e.rateLimit : undefined,
     status,
+    receiveTime,
     onError: (err) =>
       log.warn({ err: err.message }, 'embedded broker error (one client; others unaffected)'),
   })
@@ -102,6 +104,7 @@ async function connectExternal(
   sensorTopics: readonly string[],
   status: { topic: string; gatewayId: string },
   log: Log,
+  receiveTime: () => number,
 ): Promise<GatewayBroker> {
   const x = config.broker.external
   if (x.url === undefined) {
@@ -120,6 +123,7 @@ async function connectExternal(
     keyFile: x.keyFile,
     sensorTopics,
     status,
+    receiveTime,
     onError: (err) =>
       log.warn(
         { err: err.message, url: x.url },

@@ -17,7 +17,12 @@ export interface GatewayParts {
   readonly aggregator: WindowAggregator
 }
 
-export function buildGatewayParts(config: Config, now = Date.now()): GatewayParts {
+/** `now`: the start of silence for stale rules; `clockSane`: see ClassifierOptions. */
+export function buildGatewayParts(
+  config: Config,
+  now = Date.now(),
+  clockSane: () => boolean = () => true,
+): GatewayParts {
   const devices = new DeviceDirectory({
     devices: config.devices,
     profiles: config.profiles,
@@ -30,7 +35,7 @@ export function buildGatewayParts(config: Config, now = Date.now()): GatewayPart
       devices,
       maxPayloadBytes: config.broker.embedded.maxPayloadBytes,
     }),
-    classifier: new Classifier({ devices, timestamps: config.timestamps }),
+    classifier: new Classifier({ devices, timestamps: config.timestamps, clockSane }),
     rules: new AlertRules({ gateway: config.gateway.id, rules: config.rules, devices, now }),
     aggregator: new WindowAggregator({
       windowMs: config.aggregates.windowSeconds * 1000,

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { BUILD_DATE } from '../build-date.js'
 import type { Config, UplinkConfig } from '../config/load.js'
 import type { EventRunResult } from '../engine/event/event-workflow.js'
 import { TimerEventSource } from '../engine/event/timer-source.js'
@@ -19,6 +20,7 @@ import { type StoredObserver, StoreNode, type StoreNodeOptions } from '../nodes/
 import { Notifier } from '../notify/notifier.js'
 import { NotifyMetrics } from '../notify/notify-metrics.js'
 import { NotifyRouting } from '../notify/routing.js'
+import { type ClockReference, ClockSanity } from '../ops/clock-sanity.js'
 import type { EventLoopLag } from '../ops/event-loop-lag.js'
 import { diskSpaceCheck, type HealthCheck, healthy, unhealthy } from '../ops/health.js'
 import type { Logger } from '../ops/logger.js'
@@ -82,11 +84,16 @@ export class Gateway {
     private readonly deps: GatewayDeps,
     /** Clock ticks getting through the workflow (the `pipeline` check). */
     private readonly progress: PipelineProgress,
+    /** Whether the system clock can be trusted (the `clock` check). */
+    readonly clock: ClockSanity,
   ) {}
 
   static async start(config: Config, deps: GatewayDeps): Promise<Gateway> {
     const log = deps.logger
     mkdirSync(config.gateway.dataDir, { recursive: true })
+    // Made once the database is open (it holds the newest receive time); the store's
+    // timestamps and holds go through it from the first commit on.
+    let clock: ClockSanity | undefined
     const store = openStore({
       file: config.store.file,
       durability: config.store.durability,
@@ -96,6 +103,8 @@ export class Gateway {
       batchMaxRows: config.store.batch.maxRows,
       batchMaxDelayMs: config.store.batch.maxDelayMs,
       batchRelaxedDelayMs: config.store.batch.qos0DelayMs,
+      now: () => clock?.now() ?? Date.now(),
+      clockSane: () => clock?.sane() ?? true,
       logger: log.child({ part: 'store' }),
       onCommit: (c) => {
         deps.metrics.stored(c.inserted.reading)
@@ -113,7 +122,13 @@ export class Gateway {
     })
     let broker: GatewayBroker | undefined
     try {
-      const parts = buildGatewayParts(config)
+      const sane = new ClockSanity({
+        references: clockReferences(store),
+        log: log.child({ part: 'clock' }),
+      })
+      clock = sane
+      const clockSane = () => sane.sane()
+      const parts = buildGatewayParts(config, sane.now(), clockSane)
       // A restart must not re-raise what is already active, nor forget it.
       const active = store.activeAlerts()
       parts.rules.seed(active)
@@ -122,14 +137,17 @@ export class Gateway {
         parts.parser.subscriptions,
         log.child({ part: 'broker' }),
         (r) => deps.metrics.refused(r),
+        () => sane.receiveTime(),
       )
-      const forwarders = await startForwarders(config, store, log)
+      const forwarders = await startForwarders(config, store, log, clockSane)
       const notifyLog = new RateLimitedLog(log.child({ part: 'notify' }), NOTIFY_LOG_MS)
       const notifier = new Notifier(store.database, {
         routing: NotifyRouting.fromConfig(config),
         logger: log.child({ part: 'notify' }),
         warn: (kind, fields, msg) => notifyLog.warn(kind, fields, msg),
         metrics: new NotifyMetrics(deps.metrics.registry),
+        now: () => sane.now(),
+        clockSane,
       })
       const progress = new PipelineProgress()
       const nodes: GatewayNodes = {
@@ -142,6 +160,7 @@ export class Gateway {
           parts.rules,
           config.alerts.staleCheckSeconds * 1000,
           () => progress.beat(),
+          clockSane,
         ),
         aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
         store: new StoreNode(store, storeOptions(config, forwarders, notifier, undefined)),
@@ -156,7 +175,10 @@ export class Gateway {
         notifier,
         deps,
         progress,
+        sane,
       )
+      // Silence before the clock was set was measured against lower bounds.
+      sane.onRecovered((now) => gw.parts.rules.restartSilence(now))
       nodes.store.replace(storeOptions(config, forwarders, notifier, gw.fanOut))
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
@@ -169,6 +191,7 @@ export class Gateway {
           const oldest = store.outboxStats().oldestCreatedAt
           return oldest === undefined ? 0 : (Date.now() - oldest) / 1000
         },
+        clockSane: () => (sane.sane() ? 1 : 0),
       })
       if (broker.mode === 'embedded') await gw.republishActive(active)
       await gw.syncHomeAssistant()
@@ -284,8 +307,9 @@ export class Gateway {
   }
 
   /** Health checks by name, for /healthz and the watchdog. */
-  checks(): Record<'broker' | 'database' | 'uplink' | 'disk' | 'pipeline', HealthCheck> {
+  checks(): Record<'broker' | 'database' | 'uplink' | 'disk' | 'pipeline' | 'clock', HealthCheck> {
     return {
+      clock: this.clock.check(),
       // The watchdog's stall limit: a workflow stuck this long gets the daemon restarted.
       pipeline: this.progress.check(this.config.watchdog.stallSeconds * 1000),
       broker: () => {
@@ -315,7 +339,7 @@ export class Gateway {
    * settings need a restart: returned so the caller can say so.
    */
   reload(next: Config): string[] {
-    const parts = buildGatewayParts(next)
+    const parts = buildGatewayParts(next, this.clock.now(), () => this.clock.sane())
     parts.rules.seed(this.parts.rules.activeAlerts())
     const sameWindow =
       next.aggregates.windowSeconds === this.config.aggregates.windowSeconds &&
@@ -433,12 +457,29 @@ function storeOptions(
   }
 }
 
-async function startForwarders(c: Config, store: Store, log: Logger): Promise<Forwarder[]> {
+async function startForwarders(
+  c: Config,
+  store: Store,
+  log: Logger,
+  clockSane: () => boolean,
+): Promise<Forwarder[]> {
   const list = enabledUplinks(c)
   if (list.length === 0) return []
   // Loaded only with an uplink: MQTT.js adds about 12 MB of resident memory.
   const { startUplink } = await import('./uplink-setup.js')
-  return list.map((u) => startUplink(c, u, store, log.child({ part: 'uplink', uplink: u.id })))
+  return list.map((u) =>
+    startUplink(c, u, store, log.child({ part: 'uplink', uplink: u.id }), clockSane),
+  )
+}
+
+/** Times the system clock cannot be earlier than: this build, and what the database holds. */
+function clockReferences(store: Store): ClockReference[] {
+  const refs: ClockReference[] = [{ at: Date.parse(BUILD_DATE), what: 'the build date' }]
+  const stored = store.newestReceivedAt()
+  if (stored !== undefined) {
+    refs.push({ at: stored, what: 'the newest receive time stored in the database' })
+  }
+  return refs
 }
 
 /** Settings a reload cannot apply in place, by section name. */

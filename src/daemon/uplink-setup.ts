@@ -9,7 +9,13 @@ import { ThingsBoardTarget } from '../uplink/thingsboard-target.js'
 import { VERSION } from '../version.js'
 
 /** Builds and starts the forwarder of one configured uplink, on its queue in the store. */
-export function startUplink(c: Config, u: UplinkConfig, store: Store, log: Logger): Forwarder {
+export function startUplink(
+  c: Config,
+  u: UplinkConfig,
+  store: Store,
+  log: Logger,
+  clockSane: () => boolean,
+): Forwarder {
   const mqtt: ForwarderOptions = {
     url: u.url,
     caFile: u.caFile,
@@ -28,6 +34,7 @@ export function startUplink(c: Config, u: UplinkConfig, store: Store, log: Logge
     inflight: u.kind === 'influxdb' ? u.batchSize : u.inflight,
     maxReplayPerSecond: u.maxReplayPerSecond,
     ttlMs: u.ttlHours > 0 ? u.ttlHours * 3_600_000 : undefined,
+    clockSane,
     logger: log,
   })
   f.start()

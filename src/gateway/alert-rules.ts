@@ -109,6 +109,20 @@ export class AlertRules {
     return out ?? NONE
   }
 
+  /**
+   * Counts every device's silence from `now` at the latest: after the clock was set
+   * (src/ops/clock-sanity.ts), receive times stamped before it are lower bounds, and
+   * measuring silence against them would raise every stale rule at once.
+   */
+  restartSilence(now: number): void {
+    for (const d of this.#state.values()) {
+      for (const i of d.staleIdx) {
+        const s = d.states[i]!
+        if (s.lastSeen < now) s.lastSeen = now
+      }
+    }
+  }
+
   /** Every alert currently raised, as its raise event. */
   activeAlerts(): AlertEvent[] {
     const out: AlertEvent[] = []

@@ -19,6 +19,12 @@ export interface TimestampLimits {
 export interface ClassifierOptions {
   readonly devices: DeviceDirectory
   readonly timestamps: TimestampLimits
+  /**
+   * False while the gateway's clock cannot be trusted: a sensor timestamp ahead of it is
+   * then more likely right than the clock, so the future limit is not applied. The past
+   * limit still is (the receive time is then a lower bound of the real time).
+   */
+  readonly clockSane?: () => boolean
 }
 
 export interface Refusal {
@@ -38,11 +44,13 @@ export class Classifier {
   readonly #maxFutureMs: number
   readonly #maxPastMs: number
   readonly #derived = new DerivedReadings()
+  readonly #clockSane: () => boolean
 
   constructor(opts: ClassifierOptions) {
     this.#devices = opts.devices
     this.#maxFutureMs = opts.timestamps.maxFutureSeconds * 1000
     this.#maxPastMs = opts.timestamps.maxPastSeconds * 1000
+    this.#clockSane = opts.clockSane ?? (() => true)
   }
 
   /** The calibrated reading when valid, otherwise why not (a `Refusal` has `reason`). */
@@ -72,7 +80,7 @@ export class Classifier {
     }
     if (!reading.tsFromReceive) {
       const skew = reading.ts - reading.receivedAt
-      if (skew > this.#maxFutureMs) {
+      if (skew > this.#maxFutureMs && this.#clockSane()) {
         return {
           reason: 'timestamp-future',
           detail: `timestamp ${iso(reading.ts)} is ${Math.round(skew / 1000)} s ahead of the gateway clock (limit ${this.#maxFutureMs / 1000} s)`,

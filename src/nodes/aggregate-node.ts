@@ -14,7 +14,8 @@ export interface AggregateOutput {
 
 /**
  * Adds every valid reading to its tumbling window; a window closes when a later reading
- * arrives or, on a housekeeping tick, when its end has passed without one. Closed
+ * arrives or, on a housekeeping tick, when its end has passed without one (not while the
+ * system clock cannot be trusted: the tick says `clockHeld`). Closed
  * windows are published and passed on to the store node.
  */
 export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayContext, GatewayAction> {
@@ -48,7 +49,7 @@ export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayConte
         const closed = this.aggregator.add(r)
         if (closed !== undefined) event.aggregates.push(closed)
       }
-    } else {
+    } else if (!event.clockHeld) {
       const due = this.aggregator.closeDue(event.at)
       if (due.length > 0) event.aggregates.push(...due)
     }

@@ -28,6 +28,8 @@ export interface TelemetryEvent {
 export interface HousekeepingEvent {
   readonly kind: 'housekeeping'
   readonly at: number
+  /** The system clock cannot be trusted: no stale check, window close or age retention. */
+  readonly clockHeld: boolean
   alerts: AlertEvent[]
   aggregates: Aggregate[]
 }

@@ -16,10 +16,12 @@ export class HousekeepingNode
 
   /** `staleCheckMs`: `alerts.staleCheckSeconds`; the clock ticks more often (windows). */
   /** `onTick`: the workflow got a tick this far (the watchdog's pipeline progress). */
+  /** `clockSane`: false holds every decision made on the clock (src/ops/clock-sanity.ts). */
   constructor(
     private rules: AlertRules,
     private staleCheckMs = 0,
     private readonly onTick: () => void = () => {},
+    private readonly clockSane: () => boolean = () => true,
   ) {}
 
   replace(rules: AlertRules, staleCheckMs = this.staleCheckMs): void {
@@ -30,11 +32,22 @@ export class HousekeepingNode
   processEvent(event: GatewayEvent): { action: GatewayAction; event: GatewayEvent } | 'done' {
     if (event.kind !== 'tick') return 'done'
     this.onTick()
+    if (!this.clockSane()) {
+      const held: HousekeepingEvent = {
+        kind: 'housekeeping',
+        at: event.at,
+        clockHeld: true,
+        alerts: [],
+        aggregates: [],
+      }
+      return { action: 'normal', event: held }
+    }
     const due = event.at - this.lastStaleCheck >= this.staleCheckMs
     if (due) this.lastStaleCheck = event.at
     const next: HousekeepingEvent = {
       kind: 'housekeeping',
       at: event.at,
+      clockHeld: false,
       alerts: due ? this.rules.checkStale(event.at) : [],
       aggregates: [],
     }

@@ -17,6 +17,8 @@ export interface NotifierOptions {
    * or half the shortest repeat period. */
   readonly pollMs?: number
   readonly now?: () => number
+  /** False while the system clock cannot be trusted: reminders wait (src/ops/clock-sanity.ts). */
+  readonly clockSane?: () => boolean
 }
 
 interface Row {
@@ -203,6 +205,7 @@ export class Notifier {
   private remind(): void {
     const { routing } = this.opts
     if (routing.repeatMs.size === 0 || this.abort.signal.aborted) return
+    if (this.opts.clockSane?.() === false) return
     const now = this.now()
     const seen = new Set<string>()
     let queued = false

@@ -24,6 +24,8 @@ export interface MetricSources {
   readonly uplinkSent?: () => number
   /** Rows the store dropped since it opened, by reason (its running totals). */
   readonly dropped?: () => Readonly<Record<string, number>>
+  /** 1 when the system clock can be trusted, 0 while it reads before a known time. */
+  readonly clockSane?: () => number
 }
 
 export interface MetricsOptions {
@@ -185,6 +187,11 @@ export class GatewayMetrics {
       'floxgate_uplink_lag_seconds',
       'Age of the oldest row not yet acknowledged upstream',
       (s) => s.uplinkLagSeconds,
+    )
+    fromSource(
+      'floxgate_clock_sane',
+      '1 when the system clock can be trusted; 0 while it reads before the build date or a stored receive time, and time-based decisions are held (the clock check of /healthz)',
+      (s) => s.clockSane,
     )
 
     const eventLoop = this.#eventLoop

@@ -178,9 +178,9 @@ export class Outbox implements ForwarderOutbox {
    * Must run inside the batch transaction: expires by TTL, makes room under the cap by the
    * drop policy, inserts the entries of the streams this uplink wants; tallies the drops.
    */
-  admit(entries: readonly OutboxEntry[], now: number, tally: DropTally): number {
+  admit(entries: readonly OutboxEntry[], now: number, tally: DropTally, expire = true): number {
     const ttl = this.opts.ttlMs
-    if (ttl !== undefined && ttl > 0) tally.ttl += this.expire(now - ttl, 0, 8)
+    if (expire && ttl !== undefined && ttl > 0) tally.ttl += this.expire(now - ttl, 0, 8)
     const cap = this.opts.maxBytes
     let inserted = 0
     for (const e of entries) {

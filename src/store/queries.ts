@@ -109,6 +109,14 @@ export class StoreQueries {
            AND (@device IS NULL OR device = @device)
          ORDER BY received_at, id`,
       ),
+      // The newest receive time: among the newest readings by sensor time (their key, so
+      // a bounded read off the end of the B-tree) and the newest dead letter (indexed).
+      // Receive times only: a sensor's clock may run ahead of the gateway's.
+      newestReceived: db.prepare<[], { reading: number | null; deadLetter: number | null }>(
+        `SELECT (SELECT max(ts + recv_delay) FROM
+                   (SELECT ts, recv_delay FROM readings ORDER BY ts DESC LIMIT 1000)) AS reading,
+                (SELECT max(received_at) FROM dead_letters) AS deadLetter`,
+      ),
       counts: db.prepare(
         `SELECT (SELECT count(*) FROM series) AS series,
                 (SELECT count(*) FROM readings) AS readings,
@@ -129,6 +137,16 @@ export class StoreQueries {
   /** Alerts raised and not cleared, as known after a restart. */
   activeAlerts(): ActiveAlert[] {
     return (this.stmts.active.all() as AlertRow[]).map(toAlert)
+  }
+
+  /**
+   * The newest time the gateway stamped on what it stored (a reading's or dead letter's
+   * receive time), undefined in an empty database: the system clock cannot be earlier.
+   */
+  newestReceivedAt(): number | undefined {
+    const row = this.stmts.newestReceived.get()
+    const times = [row?.reading, row?.deadLetter].filter((t): t is number => typeof t === 'number')
+    return times.length === 0 ? undefined : Math.max(...times)
   }
 
   /** Full counts: each scans its table, so call it from the CLI, not per request. */

@@ -70,20 +70,20 @@ export class Retention {
     return cap !== undefined && this.usedBytes() > cap * LOW_WATER
   }
 
-  /** Runs one pass; a call while a pass runs joins it. */
-  retain(now: number): Promise<RetentionResult> {
+  /** Runs one pass (`now` undefined: by size only); a call while a pass runs joins it. */
+  retain(now: number | undefined): Promise<RetentionResult> {
     this.running ??= this.pass(now).finally(() => {
       this.running = undefined
     })
     return this.running
   }
 
-  private async pass(now: number): Promise<RetentionResult> {
+  private async pass(now: number | undefined): Promise<RetentionResult> {
     const deleted: Record<string, number> = {}
     const add = (table: string, n: number) => {
       deleted[table] = (deleted[table] ?? 0) + n
     }
-    if (this.opts.maxAgeMs !== undefined) {
+    if (this.opts.maxAgeMs !== undefined && now !== undefined) {
       const cutoff = now - this.opts.maxAgeMs
       for (const [i, t] of TABLES.entries()) {
         for (;;) {

@@ -33,7 +33,7 @@ export class RowWriter {
   private readonly series = new Map<string, number>()
   private readonly stmts
   private readonly tx: BetterSqlite3.Transaction<
-    (items: readonly StoreItem[], now: number) => BatchOutcome
+    (items: readonly StoreItem[], now: number, expire: boolean) => BatchOutcome
   >
   private newSeries = new Map<string, number>()
   /** Latest (ts, value) per series in the current batch, written once at its end. */
@@ -98,21 +98,26 @@ export class RowWriter {
     }[]) {
       this.series.set(seriesKey(r.device, r.metric), r.id)
     }
-    this.tx = db.transaction((items: readonly StoreItem[], now: number) => this.run(items, now))
+    this.tx = db.transaction((items: readonly StoreItem[], now: number, expire: boolean) =>
+      this.run(items, now, expire),
+    )
   }
 
-  /** Writes the items in one transaction; returns after COMMIT (or throws, rolled back). */
-  commit(items: readonly StoreItem[], now: number): BatchOutcome {
+  /**
+   * Writes the items in one transaction; returns after COMMIT (or throws, rolled back).
+   * `expire` false holds the outboxes' TTL (an untrusted clock).
+   */
+  commit(items: readonly StoreItem[], now: number, expire = true): BatchOutcome {
     this.newSeries = new Map()
     this.latest = new Map()
-    const outcome = this.tx.immediate(items, now)
+    const outcome = this.tx.immediate(items, now, expire)
     // bounded: past the cap the cache starts over (the UNIQUE index answers lookups)
     if (this.series.size + this.newSeries.size > MAX_CACHED_SERIES) this.series.clear()
     for (const [k, id] of this.newSeries) this.series.set(k, id)
     return outcome
   }
 
-  private run(items: readonly StoreItem[], now: number): BatchOutcome {
+  private run(items: readonly StoreItem[], now: number, expire: boolean): BatchOutcome {
     const out = emptyOutcome()
     for (const item of items) {
       const fresh = this.writeOne(item)
@@ -122,7 +127,8 @@ export class RowWriter {
       }
       out.inserted[item.kind]++
       if (item.outbox !== undefined && item.outbox.length > 0) {
-        for (const q of this.outboxes) out.outboxRows += q.admit(item.outbox, now, out.drops)
+        for (const q of this.outboxes)
+          out.outboxRows += q.admit(item.outbox, now, out.drops, expire)
       }
       if (item.kind === 'alert' && item.notifications !== undefined) {
         for (const n of item.notifications) this.stmts.notification.run(n.sink, n.payload, now)

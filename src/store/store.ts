@@ -48,6 +48,11 @@ export interface StoreOptions {
   readonly deadLetterPayloadMax?: number
   /** Injectable clock (ms since the epoch) for outbox timestamps and TTL. */
   readonly now?: () => number
+  /**
+   * False while the system clock cannot be trusted (src/ops/clock-sanity.ts): the outbox
+   * TTL, age retention and the pruning of remembered deliveries wait; size retention runs.
+   */
+  readonly clockSane?: () => boolean
   /** After each COMMIT: what it stored (rows actually inserted) and how long it took. */
   readonly onCommit?: (report: CommitReport) => void
 }
@@ -84,6 +89,7 @@ export class Store {
   private readonly retention: Retention
   private readonly queries: StoreQueries
   private readonly now: () => number
+  private readonly clockSane: () => boolean
   private readonly logger: Log | undefined
   private readonly written: Record<StoreItem['kind'], number> = {
     reading: 0,
@@ -124,6 +130,7 @@ export class Store {
     this.file = opts.file
     this.readOnly = opts.readonly === true
     this.now = opts.now ?? Date.now
+    this.clockSane = opts.clockSane ?? (() => true)
     this.logger = opts.logger
     this.onCommit = opts.onCommit
     this.database = openDatabase(opts)
@@ -149,7 +156,7 @@ export class Store {
       retryDelayMs: opts.retryDelayMs ?? 1000,
       commit: (items) => {
         const started = performance.now()
-        const outcome = this.rows.commit(items, this.now())
+        const outcome = this.rows.commit(items, this.now(), this.clockSane())
         this.noteCommitted(items)
         this.settle(items)
         this.applyOutcome(outcome, (performance.now() - started) / 1000)
@@ -334,6 +341,7 @@ export class Store {
    * when a commit takes the file near its cap.
    */
   retain(now: number = this.now()): Promise<RetentionResult> {
+    if (!this.clockSane()) return this.retention.retain(undefined)
     if (!this.readOnly) this.statements().prune.run(now - DELIVERY_MEMORY_MS)
     return this.retention.retain(now)
   }
@@ -345,6 +353,9 @@ export class Store {
 
   latestReadings() {
     return this.queries.latestReadings()
+  }
+  newestReceivedAt() {
+    return this.queries.newestReceivedAt()
   }
   activeAlerts() {
     return this.queries.activeAlerts()

@@ -300,7 +300,10 @@ export class Forwarder {
         return
       }
     }
-    const cutoff = this.opts.ttlMs > 0 ? Date.now() - this.opts.ttlMs : Number.NEGATIVE_INFINITY
+    const cutoff =
+      this.opts.ttlMs > 0 && this.opts.clockSane()
+        ? Date.now() - this.opts.ttlMs
+        : Number.NEGATIVE_INFINITY
     const expired: number[] = []
     const live: OutboxRow[] = []
     for (const row of rows) {
@@ -412,7 +415,9 @@ export class Forwarder {
   /** Fallback wake-up, retries of failed deletes, and TTL expiry of rows not yet read. */
   private poll(): void {
     if (this.state !== 'running') return
-    if (this.opts.ttlMs > 0) {
+    // A clock reading 1970 would expire nothing, but one set back into last week would
+    // keep what should go; either way the TTL waits for a clock that can be trusted.
+    if (this.opts.ttlMs > 0 && this.opts.clockSane()) {
       try {
         const n = this.queue.expire(Date.now() - this.opts.ttlMs, this.cursor)
         this.counts.expired += n

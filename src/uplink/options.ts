@@ -33,6 +33,8 @@ export interface ForwarderOptions {
   readonly replayBurst?: number
   /** Rows older than this are deleted unsent and counted; 0 or absent = keep forever. */
   readonly ttlMs?: number
+  /** False while the system clock cannot be trusted: the TTL is held (src/ops/clock-sanity.ts). */
+  readonly clockSane?: () => boolean
   /** Retained online/offline status topic; default `<topicPrefix>/floxgate/status`. */
   readonly statusTopic?: string
   readonly gatewayId: string
@@ -83,6 +85,7 @@ export interface ResolvedOptions {
   readonly maxReplayPerSecond: number
   readonly replayBurst: number
   readonly ttlMs: number
+  readonly clockSane: () => boolean
   readonly gatewayId: string
   readonly logger: Log
   readonly pollIntervalMs: number
@@ -183,6 +186,7 @@ export function resolveOptions(o: ForwarderOptions): ResolvedOptions {
     maxReplayPerSecond: rate,
     replayBurst: burst,
     ttlMs: nonNegative('ttlMs', o.ttlMs, 0),
+    clockSane: o.clockSane ?? (() => true),
     gatewayId: o.gatewayId,
     logger: o.logger ?? silentLog,
     pollIntervalMs: Math.max(10, nonNegative('pollIntervalMs', o.pollIntervalMs, 1000)),
