@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
 import { ERR } from '../errors.js'
-import { AckSequence } from './ack-sequence.js'
+import { AckSequence, type Release } from './ack-sequence.js'
 import type { Publisher, PublishOptions, QoS, SensorIntake, SensorMessage } from './intake.js'
 import { IntakeGate } from './intake-gate.js'
 import { type StatusOptions, statusPayload } from './status.js'
@@ -49,6 +49,8 @@ type SendPacket = (
 /** Tells MQTT.js "handled elsewhere": it moves to the next packet and sends nothing. */
 const DEFERRED = new Error('floxgate: acknowledgement deferred until stored')
 
+const noAck = (): void => {}
+
 /**
  * The gateway's connection to an external broker (Mosquitto or any MQTT 5 broker):
  * a persistent session (fixed client id, clean start off, a session expiry) with QoS 1
@@ -56,8 +58,9 @@ const DEFERRED = new Error('floxgate: acknowledgement deferred until stored')
  *
  * MQTT.js applies `customHandleAcks` only with MQTT 5, and processes the next incoming
  * packet only after its callback; waiting there for a group commit would let one message
- * through per commit. So the callback is answered at once with a sentinel error (MQTT.js
- * then sends no PUBACK) and the PUBACK is written later, in receive order, by
+ * through per commit. So the callback is answered as soon as the workflow has taken the
+ * message (at once unless it is full) with a sentinel error (MQTT.js then sends no
+ * PUBACK) and the PUBACK is written later, in receive order, by
  * `AckSequence`, on the same connection only. A PUBACK that would belong to a closed
  * connection is never sent: the broker redelivers that message on the new one.
  */
@@ -133,14 +136,17 @@ export class ExternalBroker {
     this.client.on('close', () => this.onClose())
     this.client.on('offline', () => this.nextBackoff(true))
     this.client.on('reconnect', () => this.nextBackoff(false))
-    this.client.on('message', (topic, payload, packet) => {
-      // only QoS 0 arrives here; QoS 1/2 go through customHandleAcks
-      if (packet.qos === 0)
-        this.gate.offer(
-          this.message(topic, payload, 0, () => {}, packet),
-          this.acks,
-        )
-    })
+    // QoS 0 reaches MQTT.js' handleMessage hook (QoS 1/2 go through customHandleAcks,
+    // whose error answer skips it); the next packet is read only after its callback.
+    this.client.handleMessage = (packet, callback) => {
+      if (packet.cmd !== 'publish' || packet.qos !== 0) return callback()
+      const payload =
+        typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+      this.whenTaken(
+        this.gate.offer(this.message(packet.topic, payload, 0, noAck, packet), this.acks),
+        callback,
+      )
+    }
     this.client.on('error', (err) => {
       if (err !== DEFERRED) opts.onError?.(err)
     })
@@ -271,22 +277,36 @@ export class ExternalBroker {
     packet: IPublishPacket,
     done: (err: Error | number, code?: number) => void,
   ): void {
-    const qos = packet.qos as QoS
-    if (qos === 2) {
+    if (packet.qos === 2) {
       // sensor subscriptions are QoS 1, so this is rare: acknowledge through MQTT.js
       // (it serialises, but keeps QoS 2's PUBREC/PUBREL bookkeeping correct)
       const ack = this.acks.add((err) => done(err ?? 0))
       this.gate.offer(this.message(topic, payload, 2, ack, packet), this.acks)
       return
     }
+    const ack = this.acks.add(this.pubackFor(packet.messageId!))
+    // Back-pressure: the broker's in-flight window is not enough (Mosquitto 2.0 sends past
+    // our Receive Maximum once PUBACKs flow: 54,000 unacknowledged in a 100,000 flood, and
+    // the heap ran out). While the workflow is full the next packet is not read, so TCP
+    // holds the broker back.
+    this.whenTaken(this.gate.offer(this.message(topic, payload, 1, ack, packet), this.acks), () =>
+      done(DEFERRED),
+    )
+  }
+
+  /** The PUBACK of one message, sent on its own connection only (own closure: no packet kept). */
+  private pubackFor(messageId: number): Release {
     const generation = this.generation
-    const messageId = packet.messageId!
-    const ack = this.acks.add((err) => {
+    return (err) => {
       if (err || generation !== this.generation || !this.client.connected) return
       this.sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true)
-    })
-    this.gate.offer(this.message(topic, payload, 1, ack, packet), this.acks)
-    done(DEFERRED)
+    }
+  }
+
+  /** Calls `next` (read the next packet) at once, or when the workflow has taken the message. */
+  private whenTaken(wait: undefined | Promise<void>, next: () => void): void {
+    if (wait === undefined) next()
+    else wait.then(next, next)
   }
 
   private message(

@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -63,6 +64,52 @@ describe('external broker intake (Mosquitto)', () => {
       Array.from({ length: 200 }, (_, i) => `m${i}`),
     )
   })
+
+  // Mosquitto 2.0 sends past the Receive Maximum once PUBACKs flow, and QoS 0 has no window
+  // at all: without this a 100,000-reading flood filled the heap (issue 11).
+  it.each([0, 1] as const)(
+    'reads no further message while the workflow is full (QoS %i), then delivers them all in order',
+    async (qos) => {
+      mosq = await startMosquitto()
+      const g = gateway(mosq.url)
+      const got: SensorMessage[] = []
+      let release: (() => void) | undefined
+      let takenWhileFull = 0
+      g.intake.onMessage((m) => {
+        if (release) takenWhileFull++
+        got.push(m)
+        m.ack()
+        if (got.length !== 10) return undefined
+        return new Promise<void>((resolve) => {
+          release = () => {
+            release = undefined
+            resolve()
+          }
+        })
+      })
+      await g.intake.start()
+      await g.whenConnected()
+      const stream = (g as unknown as { client: MqttClient }).client.stream as unknown as Socket
+      const before = stream.bytesRead
+      const s = await sensor(mosq.port)
+      const payloads = Array.from({ length: 300 }, (_, i) => `m${i}`)
+      for (const p of payloads) s.publish('sensors/d/telemetry', p, { qos })
+      // a lower bound of the PUBLISH packets' bytes: header, topic, packet id, payload
+      const bytes = payloads.reduce((n, p) => n + 2 + 2 + 19 + (qos === 1 ? 2 : 0) + p.length, 0)
+      // Once the bytes are read, MQTT.js parses and hands on every packet in the same
+      // tick chain: a gateway that did not wait would have taken them all by now.
+      await waitFor(() => stream.bytesRead - before >= bytes && release, {
+        what: 'all PUBLISH bytes read, the 10th message waiting',
+      })
+      expect(got).toHaveLength(10)
+      expect(takenWhileFull).toBe(0)
+      release!()
+      await waitFor(() => got.length === 300, { what: 'the rest after the wait' })
+      expect(takenWhileFull).toBe(0)
+      expect(got.map((m) => m.payload.toString())).toEqual(payloads)
+      if (qos === 1) await waitFor(() => g.acknowledged === 300, { what: '300 PUBACKs' })
+    },
+  )
 
   it('ack(err) drops the connection and Mosquitto redelivers the message', async () => {
     mosq = await startMosquitto()
