@@ -32,9 +32,11 @@
         : s < 5400
           ? `${Math.round(s / 60)} min ago`
           : `${Math.round(s / 3600)} h ago`
-  const unit = { temperature: '°C', humidity: '%', pressure: 'hPa' }
+  // Unit labels come with /api/devices ("°C", "ppm", a declared metric's own label).
+  const units = new Map()
   // Stored values keep the sensor's precision; two decimals are plenty to read.
-  const fmtValue = (v, metric) => `${Number(v.toFixed(2))} ${unit[metric] || ''}`
+  const fmtValue = (v, device, metric) =>
+    `${Number(v.toFixed(2))} ${units.get(key(device, metric)) ?? ''}`.trim()
   const key = (d, m) => `${d}\u0000${m}`
 
   async function loadSeries(device, metric) {
@@ -84,10 +86,11 @@
       if (d.metrics.length === 0) card.append(el('p', { class: 'muted' }, 'no readings yet'))
       for (const m of d.metrics) {
         devicesKnown.add(key(d.id, m.metric))
+        if (m.unit) units.set(key(d.id, m.metric), m.unit)
         const valueEl = el(
           'span',
           { class: 'value' },
-          m.value === null ? '–' : fmtValue(m.value, m.metric),
+          m.value === null ? '–' : fmtValue(m.value, d.id, m.metric),
         )
         const ageEl = el('span', { class: 'meta age' }, fmtAge(m.ageSeconds))
         const staleEl = el('span', { class: 'stale' }, m.stale ? 'stale' : '')
@@ -147,7 +150,7 @@
         unknown = true
         continue
       }
-      c.valueEl.textContent = fmtValue(value, metric)
+      c.valueEl.textContent = fmtValue(value, device, metric)
       c.ts = Math.max(c.ts || 0, ts)
       c.staleEl.textContent = ''
       if (c.u !== undefined && ts / 1000 >= (c.xs[c.xs.length - 1] ?? -Infinity)) {

@@ -4,6 +4,7 @@ import type { Config, UplinkConfig } from '../config/load.js'
 import type { EventRunResult } from '../engine/event/event-workflow.js'
 import { TimerEventSource } from '../engine/event/timer-source.js'
 import type { DeviceEntry } from '../gateway/device-directory.js'
+import { profileUnits } from '../gateway/profile.js'
 import { ReadingIdentity } from '../gateway/reading-identity.js'
 import { resolveRules } from '../gateway/rule-spec.js'
 import { HomeAssistantSync } from '../homeassistant/ha-sync.js'
@@ -277,13 +278,22 @@ export class Gateway {
       location: d.location,
       profile: d.profile.id,
       staleMs: this.staleMs(d.id, d.profile.id, d.ruleOverrides),
+      units: profileUnits(d.profile),
     }))
   }
 
   /** How the page describes a device that is not configured. */
   pageUnknownDevice(id: string): PageDevice {
     const profile = this.config.unknownDevices.profile
-    return { id, name: id, location: undefined, profile, staleMs: this.staleMs(id, profile, {}) }
+    const p = this.config.profiles.get(profile)
+    return {
+      id,
+      name: id,
+      location: undefined,
+      profile,
+      staleMs: this.staleMs(id, profile, {}),
+      units: p === undefined ? {} : profileUnits(p),
+    }
   }
 
   /** The device's shortest stale rule, else 10 minutes. */

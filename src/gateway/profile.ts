@@ -4,6 +4,7 @@
  */
 
 import type { DerivedMetric } from './derived.js'
+import { BUILTIN_METRICS } from './metrics.js'
 import type { Metric } from './reading.js'
 import type { PayloadFields, UnitChoice } from './units.js'
 
@@ -36,4 +37,17 @@ export interface DeviceProfile {
 /** The metrics a profile measures, in the profile's order. */
 export function profileMetrics(profile: DeviceProfile): Metric[] {
   return Object.keys(profile.metrics)
+}
+
+/**
+ * The unit label of every metric a device of this profile may store, as people read it
+ * (`°C`, `ppm`, a declared metric's own label): built-in metrics, measured or derived,
+ * then the profile's declared ones.
+ */
+export function profileUnits(profile: DeviceProfile): Readonly<Record<Metric, string>> {
+  const units: Record<Metric, string> = {}
+  for (const [m, def] of Object.entries(BUILTIN_METRICS)) units[m] = def.label
+  for (const [m, spec] of Object.entries(profile.metrics))
+    if (spec.unit !== undefined) units[m] = spec.unit
+  return units
 }

@@ -18,6 +18,8 @@ export interface PageDevice {
   readonly profile: string
   /** A metric older than this is marked stale. */
   readonly staleMs: number
+  /** Unit label per metric (`°C`, `ppm`, ...), shown next to each value. */
+  readonly units: Readonly<Record<string, string>>
 }
 
 export interface StatusPageOptions {
@@ -234,6 +236,7 @@ export function statusPage(opts: StatusPageOptions): HttpRoutes {
         const ageMs = m.ts === null ? null : Math.max(0, t - m.ts)
         return {
           ...m,
+          unit: d.units[m.metric] ?? null,
           ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
           stale: ageMs === null || ageMs > d.staleMs,
         }

@@ -41,7 +41,8 @@ describe('status page API without a token (loopback)', () => {
       configured: true,
     })
     const temp = loft.metrics.find((m: any) => m.metric === 'temperature')
-    expect(temp).toMatchObject({ value: 31, ts: t0 + 11 * 60_000 })
+    expect(temp).toMatchObject({ value: 31, ts: t0 + 11 * 60_000, unit: '°C' })
+    expect(loft.metrics.find((m: any) => m.metric === 'humidity').unit).toBe('% RH')
     expect(temp.ageSeconds).toBeGreaterThanOrEqual(18 * 60)
     // 19 minutes without a reading is past the default 10 minutes.
     expect(temp.stale).toBe(true)
@@ -82,6 +83,8 @@ describe('status page API without a token (loopback)', () => {
         state: 'raised',
         value: 31,
         threshold: 30,
+        // Raised by the reading of 31 °C, the twelfth, a minute apart from t0.
+        since: t0 + 11 * 60_000,
       }),
     ])
     expect(alerts.history.map((a: any) => a.state)).toEqual(['raised'])
@@ -95,9 +98,11 @@ describe('status page API without a token (loopback)', () => {
     expect(st).toMatchObject({
       gateway: 'gw-test',
       health: { ok: true },
-      uplink: { configured: false },
+      uplink: { configured: false, backlogRows: 0, lagSeconds: 0 },
       notifications: { pending: 0 },
     })
+    expect(st.buffer.fileBytes).toBeGreaterThan(0)
+    expect(Number.isInteger(st.buffer.pendingRows)).toBe(true)
     expect(Object.keys(st.health.checks)).toContain('database')
   })
 

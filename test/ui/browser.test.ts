@@ -39,6 +39,17 @@ beforeAll(async () => {
       { qos: 1 },
     )
   }
+  // Older readings that only the range picker's day and week views load from SQLite.
+  for (const [ageMs, temperature] of [
+    [5 * 3_600_000, 19.5],
+    [3 * 86_400_000, 18.5],
+  ] as const) {
+    await s.sensor.client.publishAsync(
+      'sensors/loft/telemetry',
+      telemetry({ temperature }, Date.now() - ageMs),
+      { qos: 1 },
+    )
+  }
   await s.sensor.client.publishAsync('sensors/cellar/telemetry', '{"temperature": "warm"}', {
     qos: 1,
   })
@@ -121,5 +132,61 @@ it('fits a phone screen without sideways scrolling', async () => {
     width: window.innerWidth,
   }))
   expect(scroll).toBeLessThanOrEqual(width)
+  await page.close()
+}, 60_000)
+
+it('the range picker loads the last day and the last week from SQLite', async () => {
+  const page = await browser.newPage()
+  await page.setViewport({ width: 1100, height: 1000 })
+  await page.goto(`${s.http.url}/`)
+  await page.waitForFunction(() => document.body.dataset.ready === '1', { timeout: 10_000 })
+  const points = () =>
+    page.evaluate(() =>
+      (window as unknown as { floxgate: { points(d: string, m: string): number } }).floxgate.points(
+        'loft',
+        'temperature',
+      ),
+    )
+  const hour = await points()
+  expect(hour).toBeGreaterThanOrEqual(30)
+  // The unit comes with the API: the value reads "… °C".
+  expect(
+    await page.$eval(
+      '[data-device="loft"] [data-metric="temperature"] .value',
+      (e) => e.textContent,
+    ),
+  ).toMatch(/°C$/)
+
+  await page.select('#range', '86400000')
+  await page.waitForFunction(
+    (n) =>
+      (window as unknown as { floxgate: { points(d: string, m: string): number } }).floxgate.points(
+        'loft',
+        'temperature',
+      ) === n,
+    { timeout: 10_000 },
+    hour + 1,
+  )
+  await page.select('#range', '604800000')
+  await page.waitForFunction(
+    (n) =>
+      (window as unknown as { floxgate: { points(d: string, m: string): number } }).floxgate.points(
+        'loft',
+        'temperature',
+      ) === n,
+    { timeout: 10_000 },
+    hour + 2,
+  )
+  await page.select('#range', '3600000')
+  await page.waitForFunction(
+    (n) =>
+      (window as unknown as { floxgate: { points(d: string, m: string): number } }).floxgate.points(
+        'loft',
+        'temperature',
+      ) === n,
+    { timeout: 10_000 },
+    hour,
+  )
+  expect(await points()).toBe(hour)
   await page.close()
 }, 60_000)
