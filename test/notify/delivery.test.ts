@@ -75,6 +75,8 @@ it('an alert raised while the webhook is down is delivered when it comes up: onc
     ],
     rules: [{ id: 'overheat', metric: 'temperature', high: 30, hysteresis: 1 }],
   })
+  // The alert documents on MQTT, to compare with what the webhook gets.
+  await sensor!.client.subscribeAsync('floxgate/alerts/#', { qos: 1 })
   const t0 = Date.now() - 60_000
   // Raised, then cleared, while nothing listens on the port.
   await publishSeries(sensor!.client, 'loft', [25, 31, 32, 20], t0, 1000)
@@ -112,6 +114,12 @@ it('an alert raised while the webhook is down is delivered when it comes up: onc
   const docs = receiver.json<AlertMessage>('/hook')
   expect(docs.map((d) => d.state)).toEqual(['raised', 'cleared'])
   expect(docs[0]).toMatchObject({ device: 'loft', rule: 'overheat', value: 31, threshold: 30 })
+  // The webhook body is the same document as on the MQTT alert topic.
+  const onMqtt = await waitFor(() => {
+    const m = sensor!.json<AlertMessage>('floxgate/alerts/')
+    return m.length >= 2 ? m : undefined
+  })
+  expect(docs).toEqual(onMqtt)
   expect(await metric(gw!, 'floxgate_notifications_sent_total', 'sink="ops"')).toBe(2)
   expect(receiver.requests).toHaveLength(2)
 })
