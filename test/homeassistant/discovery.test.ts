@@ -30,6 +30,13 @@ beforeAll(async () => {
     homeassistant: { enabled: true },
     // A metric Home Assistant has no device class for: its sensor keeps the declared unit.
     metrics: { radon: { unit: 'Bq/m³', min: 0, max: 10000 } },
+    // Flat JSON as the other tests send, and a preset whose units differ from the stored.
+    sensors: {
+      topics: [
+        { pattern: 'sensors/{device}/telemetry', format: 'json' },
+        { preset: 'zigbee2mqtt' },
+      ],
+    },
     devices,
     rules: [{ id: 'overheat', metric: 'temperature', high: 30, severity: 'critical' }],
   })
@@ -170,6 +177,19 @@ it('an unknown device appears on its first reading; a device removed by a reload
   expect(radon).toMatchObject({ name: 'Radon', unit_of_measurement: 'Bq/m³' })
   expect(radon.device_class).toBeUndefined()
   expect((await ha.latest('floxgate/gw-test/ha/porch/radon')).payload).toBe('40')
+
+  // A preset's reading: Zigbee2MQTT sends millivolts, Home Assistant gets the stored volts.
+  await sensor.client.publishAsync(
+    'zigbee2mqtt/garden',
+    '{"battery":97,"humidity":52.66,"linkquality":134,"temperature":21.45,"voltage":2995}',
+    { qos: 1 },
+  )
+  const volts = JSON.parse(
+    (await ha.latest(`${PREFIX}/sensor/floxgate_gw-test_garden_voltage/config`)).payload,
+  )
+  expect(volts).toMatchObject({ device_class: 'voltage', unit_of_measurement: 'V' })
+  expect((await ha.latest('floxgate/gw-test/ha/garden/voltage')).payload).toBe('2.995')
+  expect((await ha.latest('floxgate/gw-test/ha/garden/battery')).payload).toBe('97')
 
   cfg.rewrite({ devices: [devices[1]] })
   gw.gateway.reload(loadConfig(cfg.file))
