@@ -432,6 +432,9 @@ export const configSchema = z.strictObject({
       policy: z.enum(['accept', 'dead-letter']).default('accept'),
       profile: text.default('generic'),
       max: int(0, 10_000_000).default(10_000),
+      // a day: longer than any stale rule is likely to be, short enough that one-shot
+      // ids (a typo, a test, a hostile client) do not hold the places of new sensors
+      forgetAfterSeconds: positive.default(86_400),
     })
     .prefault({}),
   timestamps: z

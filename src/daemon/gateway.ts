@@ -130,9 +130,17 @@ export class Gateway {
       clock = sane
       const clockSane = () => sane.sane()
       const parts = buildGatewayParts(config, sane.now(), clockSane)
-      // A restart must not re-raise what is already active, nor forget it.
+      // A restart must not re-raise what is already active, nor forget it. An unknown
+      // device's silence goes on across the restart: it counts from its newest stored
+      // reading (or the alert), so one-shot ids are still forgotten in time.
       const active = store.activeAlerts()
-      parts.rules.seed(active)
+      parts.rules.seed(
+        active.map((a) =>
+          parts.devices.isConfigured(a.device)
+            ? a
+            : { ...a, lastSeen: Math.max(a.since, store.lastHeard(a.device) ?? 0) },
+        ),
+      )
       broker = await startBroker(
         config,
         parts.parser.subscriptions,
@@ -183,6 +191,7 @@ export class Gateway {
       nodes.store.replace(storeOptions(config, forwarders, notifier, gw.fanOut))
       deps.metrics.setSources({
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
+        unknownDevices: () => gw.parts.devices.unknownCount,
         bufferRows: () => store.outboxStats().rows,
         uplinkSent: () => forwarders.reduce((n, f) => n + f.stats().acked, 0),
         dropped: () => store.outboxStats().dropped,
@@ -350,6 +359,8 @@ export class Gateway {
    */
   reload(next: Config): string[] {
     const parts = buildGatewayParts(next, this.clock.now(), () => this.clock.sane())
+    // live unknown devices stay live (and keep their silence) across a reload
+    for (const [id, seen] of this.parts.devices.unknownDevices()) parts.devices.adopt(id, seen)
     parts.rules.seed(this.parts.rules.activeAlerts())
     const sameWindow =
       next.aggregates.windowSeconds === this.config.aggregates.windowSeconds &&

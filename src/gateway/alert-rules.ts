@@ -24,9 +24,12 @@ export interface AlertRulesOptions {
   readonly now?: number | undefined
 }
 
-/** An alert known active before a restart (e.g. from the store). */
+/**
+ * An alert known active before a restart (e.g. from the store). `lastSeen`: when its
+ * device was last heard of, for an unknown device (default: now).
+ */
 export type ActiveAlertSeed = Pick<AlertEvent, 'device' | 'rule' | 'since'> &
-  Partial<Pick<AlertEvent, 'value' | 'threshold'>>
+  Partial<Pick<AlertEvent, 'value' | 'threshold'>> & { readonly lastSeen?: number | undefined }
 
 class RuleState {
   active = false
@@ -92,6 +95,29 @@ export class AlertRules {
     return out ?? NONE
   }
 
+  /**
+   * Forgets the unknown devices silent past `unknownDevices.forgetAfterSeconds` (the
+   * directory decides which) and returns the clear events of their active alerts: a
+   * one-shot id must not keep an alert, nor a place under `unknownDevices.max`, forever.
+   */
+  forgetSilent(now: number): { forgotten: string[]; cleared: AlertEvent[] } {
+    const forgotten = this.#devices.forgetSilent(now)
+    if (forgotten.length === 0) return { forgotten, cleared: NONE }
+    const cleared: AlertEvent[] = []
+    for (const id of forgotten) {
+      const d = this.#state.get(id)
+      if (d === undefined) continue
+      this.#state.delete(id)
+      d.rules.forEach((rule, i) => {
+        const s = d.states[i]!
+        if (!s.active) return
+        const value = rule.kind === 'stale' ? undefined : s.lastValue
+        cleared.push(this.#event(id, rule, 'cleared', value, now, s.since))
+      })
+    }
+    return { forgotten, cleared }
+  }
+
   /** Raises stale alerts for devices silent longer than their rule allows. */
   checkStale(now: number): AlertEvent[] {
     let out: AlertEvent[] | undefined
@@ -145,6 +171,9 @@ export class AlertRules {
    */
   seed(active: Iterable<ActiveAlertSeed>, now = Date.now()): void {
     for (const a of active) {
+      // a stored alert's device is taken in even past unknownDevices.max: it must be
+      // there to be forgotten, and its alert cleared, once it has been silent long enough
+      if (this.#devices.adopt(a.device, a.lastSeen ?? now) === undefined) continue
       const d = this.#forDevice(a.device, now)
       if (d === undefined) continue
       const i = d.rules.findIndex((r) => r.id === a.rule)

@@ -48,6 +48,7 @@ export class Classifier {
 
   constructor(opts: ClassifierOptions) {
     this.#devices = opts.devices
+    this.#devices.onForget((id) => this.#derived.forget(id))
     this.#maxFutureMs = opts.timestamps.maxFutureSeconds * 1000
     this.#maxPastMs = opts.timestamps.maxPastSeconds * 1000
     this.#clockSane = opts.clockSane ?? (() => true)
@@ -55,7 +56,7 @@ export class Classifier {
 
   /** The calibrated reading when valid, otherwise why not (a `Refusal` has `reason`). */
   classify(reading: Reading): Reading | Refusal {
-    const entry = this.#devices.resolve(reading.device)
+    const entry = this.#devices.resolve(reading.device, reading.receivedAt)
     if (entry === undefined) {
       return { reason: 'unknown-device', detail: this.#devices.refusal(reading.device) }
     }

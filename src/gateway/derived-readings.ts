@@ -23,6 +23,11 @@ interface Latest {
 export class DerivedReadings {
   readonly #latest = new Map<string, Latest>()
 
+  /** Drops what is kept of a device that was forgotten (an unknown device gone silent). */
+  forget(device: string): void {
+    this.#latest.delete(device)
+  }
+
   /**
    * The derived readings for one message's valid readings of `entry` (empty when the
    * device derives nothing or lacks a recent partner value).

@@ -24,8 +24,13 @@ export interface UnknownDevicePolicy {
   readonly policy: 'accept' | 'dead-letter'
   /** Profile given to accepted unknown devices. */
   readonly profile: string
-  /** Unknown devices remembered at most; beyond that they are refused (memory bound). */
+  /** Live unknown devices at most; beyond that they are refused (memory bound). */
   readonly max: number
+  /**
+   * An unknown device silent this long is forgotten: it no longer counts against `max`
+   * and its alerts are cleared, so one-shot ids cannot lock new sensors out.
+   */
+  readonly forgetAfterSeconds: number
 }
 
 export interface DeviceEntry {
@@ -52,7 +57,9 @@ export class DeviceDirectory {
   readonly #configured: DeviceEntry[] = []
   readonly #policy: UnknownDevicePolicy
   readonly #defaultProfile: DeviceProfile | undefined
-  #unknownCount = 0
+  /** Live unknown devices: id -> when last heard of (receive time, ms). */
+  readonly #unknownSeen = new Map<string, number>()
+  readonly #forgetListeners: ((id: string) => void)[] = []
   #derives = false
 
   constructor(opts: DeviceDirectoryOptions) {
@@ -94,14 +101,71 @@ export class DeviceDirectory {
     return this.#configured
   }
 
-  /** The device, or undefined when it is unknown and the policy refuses it. */
-  resolve(id: string): DeviceEntry | undefined {
+  /** Unknown devices currently accepted (those not yet forgotten). */
+  get unknownCount(): number {
+    return this.#unknownSeen.size
+  }
+
+  /**
+   * The device, or undefined when it is unknown and the policy refuses it. `seenAt`
+   * (a message's receive time) keeps an unknown device live; lookups without it (alert
+   * seeds, derived metrics) do not.
+   */
+  resolve(id: string, seenAt?: number): DeviceEntry | undefined {
     const hit = this.#entries.get(id)
-    if (hit !== undefined) return hit
+    if (hit !== undefined) {
+      if (!hit.known && seenAt !== undefined) this.#seen(id, seenAt)
+      return hit
+    }
+    if (this.#unknownSeen.size >= this.#policy.max) return undefined
+    return this.#accept(id, seenAt ?? Date.now())
+  }
+
+  /**
+   * Takes in an unknown device known from before (a stored alert at start, the previous
+   * config at a reload) as last heard of at `lastSeen`, even past `max`: it is forgotten
+   * in time like any other, and its alerts cleared then.
+   */
+  adopt(id: string, lastSeen: number): DeviceEntry | undefined {
+    return this.#entries.get(id) ?? this.#accept(id, lastSeen)
+  }
+
+  /** True for a device the config lists. */
+  isConfigured(id: string): boolean {
+    return this.#entries.get(id)?.known === true
+  }
+
+  /** The live unknown devices and when each was last heard of (for a reload). */
+  unknownDevices(): IterableIterator<[string, number]> {
+    return this.#unknownSeen.entries()
+  }
+
+  /** Calls `listener` with each unknown device forgotten (parts that keep per-device state). */
+  onForget(listener: (id: string) => void): void {
+    this.#forgetListeners.push(listener)
+  }
+
+  /** Forgets the unknown devices silent for `forgetAfterSeconds` at `now`; returns them. */
+  forgetSilent(now: number): string[] {
+    const limit = now - this.#policy.forgetAfterSeconds * 1000
+    const gone: string[] = []
+    for (const [id, seen] of this.#unknownSeen) if (seen <= limit) gone.push(id)
+    for (const id of gone) {
+      this.#unknownSeen.delete(id)
+      this.#entries.delete(id)
+      for (const l of this.#forgetListeners) l(id)
+    }
+    return gone
+  }
+
+  #seen(id: string, at: number): void {
+    if (at > (this.#unknownSeen.get(id) ?? Number.NEGATIVE_INFINITY)) this.#unknownSeen.set(id, at)
+  }
+
+  #accept(id: string, seenAt: number): DeviceEntry | undefined {
     const profile = this.#defaultProfile
     if (this.#policy.policy !== 'accept' || profile === undefined) return undefined
-    if (this.#unknownCount >= this.#policy.max) return undefined
-    this.#unknownCount++
+    this.#unknownSeen.set(id, seenAt)
     const entry: DeviceEntry = {
       id,
       name: id,
@@ -119,7 +183,7 @@ export class DeviceDirectory {
   /** Why `id` was refused, for the dead letter's detail. */
   refusal(id: string): string {
     if (this.#policy.policy === 'accept') {
-      return `device "${id}" is not configured and ${this.#policy.max} unknown devices are already accepted`
+      return `device "${id}" is not configured and ${this.#policy.max} unknown devices are already accepted (each is forgotten after ${this.#policy.forgetAfterSeconds} s of silence; raise unknownDevices.max or configure the device)`
     }
     return `device "${id}" is not configured (unknownDevices.policy is dead-letter)`
   }

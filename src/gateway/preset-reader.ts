@@ -116,7 +116,7 @@ export function readPreset(
         dead(undefined, { reason: 'bad-device-id', detail: badId })
         continue
       }
-      entry = devices.resolve(device)
+      entry = devices.resolve(device, receivedAt)
       if (entry === undefined) {
         refused = device
         dead(device, { reason: 'unknown-device', detail: devices.refusal(clip(device, 80)) })

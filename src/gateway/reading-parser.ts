@@ -173,7 +173,7 @@ export class ReadingParser {
     if (device === undefined || compiled.deviceTemplate !== undefined) {
       return this.#parseJsonForPayloadDevice(compiled, topic, payload, receivedAt)
     }
-    const entry = this.#devices.resolve(device)
+    const entry = this.#devices.resolve(device, receivedAt)
     if (entry === undefined) {
       return refuse(
         topic,
@@ -275,7 +275,7 @@ export class ReadingParser {
         `device: the field "${typeof device === 'object' ? device.missing : '?'}" of the device id template "${template?.source ?? ''}" is missing or not a string or number`,
       )
     }
-    const entry = this.#devices.resolve(device)
+    const entry = this.#devices.resolve(device, receivedAt)
     if (entry === undefined) {
       return refuse(
         topic,

@@ -91,6 +91,19 @@ export class WindowAggregator {
     return closed
   }
 
+  /**
+   * Drops the state of devices that were forgotten (unknown devices gone silent), keeping
+   * any window still open so that no reading is lost from an aggregate.
+   */
+  forget(devices: readonly string[]): void {
+    for (const d of devices) {
+      const byMetric = this.#series.get(d)
+      if (byMetric === undefined) continue
+      for (const [m, w] of byMetric) if (w.count === 0) byMetric.delete(m)
+      if (byMetric.size === 0) this.#series.delete(d)
+    }
+  }
+
   /** Closes every window whose end (plus grace) is at or before `now`. */
   closeDue(now: number): Aggregate[] {
     const out: Aggregate[] = []

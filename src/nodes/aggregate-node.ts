@@ -52,6 +52,7 @@ export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayConte
     } else if (!event.clockHeld) {
       const due = this.aggregator.closeDue(event.at)
       if (due.length > 0) event.aggregates.push(...due)
+      if (event.forgotten.length > 0) this.aggregator.forget(event.forgotten)
     }
     const { topics, qos } = this.output
     for (const a of event.aggregates) {

@@ -31,6 +31,8 @@ export interface HousekeepingEvent {
   /** The system clock cannot be trusted: no stale check, window close or age retention. */
   readonly clockHeld: boolean
   alerts: AlertEvent[]
+  /** Unknown devices forgotten at this tick (silent past unknownDevices.forgetAfterSeconds). */
+  readonly forgotten: readonly string[]
   aggregates: Aggregate[]
 }
 

@@ -29,7 +29,10 @@ export class HousekeepingNode
     this.staleCheckMs = staleCheckMs
   }
 
-  processEvent(event: GatewayEvent): { action: GatewayAction; event: GatewayEvent } | 'done' {
+  processEvent(
+    event: GatewayEvent,
+    ctx: GatewayContext,
+  ): { action: GatewayAction; event: GatewayEvent } | 'done' {
     if (event.kind !== 'tick') return 'done'
     this.onTick()
     if (!this.clockSane()) {
@@ -38,17 +41,34 @@ export class HousekeepingNode
         at: event.at,
         clockHeld: true,
         alerts: [],
+        forgotten: [],
         aggregates: [],
       }
       return { action: 'normal', event: held }
     }
     const due = event.at - this.lastStaleCheck >= this.staleCheckMs
     if (due) this.lastStaleCheck = event.at
+    // Forgetting first: a forgotten device's alerts are cleared, not raised again.
+    const { forgotten, cleared } = due
+      ? this.rules.forgetSilent(event.at)
+      : { forgotten: [], cleared: [] }
+    if (forgotten.length > 0) {
+      ctx.log.info(
+        {
+          forgotten: forgotten.length,
+          devices: forgotten.slice(0, 5).map((d) => d.slice(0, 64)),
+          alertsCleared: cleared.length,
+        },
+        'forgot unknown devices silent past unknownDevices.forgetAfterSeconds: their alerts are cleared and they no longer count against unknownDevices.max',
+      )
+    }
+    const alerts = due ? this.rules.checkStale(event.at) : []
     const next: HousekeepingEvent = {
       kind: 'housekeeping',
       at: event.at,
       clockHeld: false,
-      alerts: due ? this.rules.checkStale(event.at) : [],
+      alerts: cleared.length === 0 ? alerts : [...cleared, ...alerts],
+      forgotten,
       aggregates: [],
     }
     return { action: next.alerts.length > 0 ? 'alert' : 'normal', event: next }

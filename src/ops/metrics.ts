@@ -15,6 +15,8 @@ import { EventLoopLag } from './event-loop-lag.js'
  */
 export interface MetricSources {
   readonly activeAlerts?: () => number
+  /** Unknown devices accepted and not yet forgotten (those counting against the max). */
+  readonly unknownDevices?: () => number
   readonly bufferRows?: () => number
   readonly bufferBytes?: () => number
   readonly uplinkBacklogRows?: () => number
@@ -168,6 +170,11 @@ export class GatewayMetrics {
         },
       })
     fromSource('floxgate_alerts_active', 'Alerts currently raised', (s) => s.activeAlerts)
+    fromSource(
+      'floxgate_unknown_devices',
+      'Unknown devices accepted and not yet forgotten (they count against unknownDevices.max)',
+      (s) => s.unknownDevices,
+    )
     fromSource(
       'floxgate_buffer_rows',
       'Rows in the uplink buffer (the outbox) waiting to be forwarded',

@@ -76,6 +76,9 @@ export class StoreQueries {
   constructor(db: BetterSqlite3.Database) {
     // CROSS JOIN keeps readings as the outer loop: a range scan on its (ts, series) key.
     this.stmts = {
+      lastHeard: db.prepare<[string], { ts: number | null }>(
+        'SELECT max(l.ts) AS ts FROM latest l JOIN series s ON s.id = l.series WHERE s.device = ?',
+      ),
       latest: db.prepare(
         `SELECT s.device, s.metric, l.ts, l.value FROM latest l JOIN series s ON s.id = l.series
          ORDER BY s.device, s.metric`,
@@ -132,6 +135,11 @@ export class StoreQueries {
   /** The newest stored reading of every device and metric. */
   latestReadings(): LatestReading[] {
     return this.stmts.latest.all() as LatestReading[]
+  }
+
+  /** The reading time of the device's newest stored reading (any metric), if any. */
+  lastHeard(device: string): number | undefined {
+    return this.stmts.lastHeard.get(device)?.ts ?? undefined
   }
 
   /** Alerts raised and not cleared, as known after a restart. */

@@ -360,6 +360,9 @@ export class Store {
   activeAlerts() {
     return this.queries.activeAlerts()
   }
+  lastHeard(device: string) {
+    return this.queries.lastHeard(device)
+  }
   counts() {
     return this.queries.counts()
   }

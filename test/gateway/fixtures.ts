@@ -31,7 +31,13 @@ export function directory(
   return new DeviceDirectory({
     devices,
     profiles: PROFILES,
-    unknownDevices: { policy: 'accept', profile: 'generic', max: 1000, ...unknown },
+    unknownDevices: {
+      policy: 'accept',
+      profile: 'generic',
+      max: 1000,
+      forgetAfterSeconds: 86_400,
+      ...unknown,
+    },
   })
 }
 
