@@ -54,6 +54,9 @@ export class InfluxTarget implements UplinkTarget {
   private readonly headers: Record<string, string>
   private readonly request: typeof httpRequest
   private session = 0
+  /** Batches handed over while a request is in flight, sent in order after it. */
+  private queued: (() => void)[] = []
+  private busy = false
 
   constructor(private readonly o: InfluxTargetOptions) {
     let base: URL
@@ -108,8 +111,32 @@ export class InfluxTarget implements UplinkTarget {
     })
   }
 
+  /**
+   * Requests go one at a time: two in flight travel on two sockets and may reach InfluxDB
+   * in either order (seen in test/uplink/three-targets.test.ts), and the interface promises
+   * call order. The forwarder may hand over the next batch before the previous answer.
+   */
   send(rows: readonly OutboxRow[], done: (d: Delivery) => void): void {
     const session = this.session
+    this.queued.push(() =>
+      this.write(rows, session, (d) => {
+        if (session !== this.session) return
+        this.busy = false
+        done(d) // may reset() the session, which empties the queue
+        this.writeNext()
+      }),
+    )
+    if (!this.busy) this.writeNext()
+  }
+
+  private writeNext(): void {
+    const next = this.queued.shift()
+    if (next === undefined) return
+    this.busy = true
+    next()
+  }
+
+  private write(rows: readonly OutboxRow[], session: number, done: (d: Delivery) => void): void {
     const lines: string[] = []
     for (const row of rows) {
       let line: string | undefined
@@ -147,6 +174,8 @@ export class InfluxTarget implements UplinkTarget {
 
   reset(): void {
     this.session++
+    this.queued = []
+    this.busy = false
   }
 
   async close(): Promise<void> {

@@ -469,3 +469,57 @@ it('InfluxDB 2.x: /api/v2/write with org, bucket, ms precision, the token, gzip;
   expect(rejected[0]!.reason).toBe("InfluxDB answered 400: unable to parse 'x': bad timestamp")
   expect(f.stats()).toMatchObject({ rejected: 1, acked: 3, reconnects: 1 })
 })
+
+it('one write request at a time: a batch handed over early waits for the answer before it', async () => {
+  const { createServer } = await import('node:http')
+  let open = 0
+  let most = 0
+  const order: string[] = []
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      if (req.url === '/ping') {
+        res.writeHead(204).end()
+        return
+      }
+      open++
+      most = Math.max(most, open)
+      order.push(Buffer.concat(chunks).toString().split(' ')[2]?.trim() ?? '')
+      // The first answer is slow: a second request sent meanwhile would overtake it.
+      setTimeout(
+        () => {
+          open--
+          res.writeHead(204).end()
+        },
+        order.length === 1 ? 300 : 0,
+      )
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())))
+  const port = (server.address() as { port: number }).port
+  const target = new InfluxTarget({
+    url: `http://127.0.0.1:${port}`,
+    database: 'x',
+    measurement: 'per-metric',
+    measurementName: 'floxgate',
+    gzip: false,
+    gateway: 'gw',
+    tags: () => ({}),
+  })
+  await new Promise<void>((up, down) => target.open({ up, down, error: () => {} }))
+  const row = (id: number): OutboxRow => ({
+    id,
+    stream: 'readings',
+    topic: 'readings/a/temperature',
+    payload: Buffer.from(readingPayload('a', 'temperature', id, 1000 + id)),
+    createdAt: Date.now(),
+  })
+  const answers = await Promise.all(
+    [1, 2, 3].map((id) => new Promise((r) => target.send([row(id)], r))),
+  )
+  expect(answers).toEqual([{ kind: 'delivered' }, { kind: 'delivered' }, { kind: 'delivered' }])
+  expect(most).toBe(1)
+  expect(order).toEqual(['1001', '1002', '1003'])
+})
