@@ -9,7 +9,9 @@
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/index.js'
+import { freePort } from '../helpers/net.js'
 import { waitFor } from '../helpers/wait.js'
+import { type Receiver, startReceiver } from '../notify/receiver.js'
 import { type CliProcess, killAll, startDaemon } from './cli-process.js'
 import {
   connectClient,
@@ -22,10 +24,12 @@ import {
 const YEAR_MS = 365 * 86_400_000
 
 let cfg: TestConfig | undefined
+let receiver: Receiver | undefined
 afterEach(async () => {
   await killAll()
+  await receiver?.close()
   cfg?.cleanup()
-  cfg = undefined
+  cfg = receiver = undefined
 })
 
 /** A database like one the daemon left, whose newest reading was received at `at`. */
@@ -37,15 +41,31 @@ function seedReceivedAt(file: string, at: number): void {
   db.close()
 }
 
-/** Held decisions show up fast here: a 1 s stale rule and 1 s windows closed on the clock. */
-async function insaneDaemon(receivedAt: number): Promise<{ daemon: CliProcess; base: string }> {
+/**
+ * Held decisions show up fast here: a 1 s stale rule, 1 s windows closed on the clock and
+ * a reminder every 600 ms to a webhook on `hookPort`.
+ */
+async function insaneDaemon(
+  receivedAt: number,
+  hookPort: number,
+): Promise<{ daemon: CliProcess; base: string }> {
   cfg = await writeTestConfig({
     log: { level: 'info' },
     http: { enabled: true },
     devices: [{ id: 'quiet', profile: 'dht22' }],
-    rules: [{ id: 'silent', staleSeconds: 1, severity: 'warning' }],
+    rules: [
+      { id: 'silent', staleSeconds: 1, severity: 'warning' },
+      { id: 'overheat', metric: 'temperature', high: 30, repeatMinutes: 0.01 },
+    ],
     alerts: { staleCheckSeconds: 1 },
     aggregates: { windowSeconds: 1, graceSeconds: 0 },
+    notify: [
+      {
+        id: 'ops',
+        webhook: { url: `http://127.0.0.1:${hookPort}/hook` },
+        retry: { initialSeconds: 0.05, maxSeconds: 0.2 },
+      },
+    ],
   })
   seedReceivedAt(cfg.dbFile, receivedAt)
   const daemon = await startDaemon(cfg.file)
@@ -70,7 +90,7 @@ async function clockSaneMetric(base: string): Promise<string | undefined> {
 describe('a system clock before the newest stored receive time', () => {
   it('is reported on /healthz with what to do, as floxgate_clock_sane 0 and in one log line; a reading without a timestamp is stored after what is stored', async () => {
     const future = Date.now() + YEAR_MS
-    const { daemon, base } = await insaneDaemon(future)
+    const { daemon, base } = await insaneDaemon(future, await freePort())
 
     const h = await health(base)
     expect(h.status).toBe(503)
@@ -104,11 +124,14 @@ describe('a system clock before the newest stored receive time', () => {
     expect(await clockSaneMetric(base)).toBe('0')
   })
 
-  it('holds the stale rule and window closes until the clock passes it, then they run and /healthz clears', async () => {
+  it('holds the stale rule, window closes and reminders until the clock passes it, then they run and /healthz clears', async () => {
     // About 5 s after the daemon is ready the clock passes this (less the 5 s tolerance);
-    // without the hold the 1 s stale rule would fire and the window close within 2 s.
+    // without the hold the 1 s stale rule would fire, the window close and a reminder go
+    // out within 2 s.
+    const hookPort = await freePort()
+    receiver = await startReceiver(hookPort)
     const ahead = Date.now() + 12_000
-    const { daemon, base } = await insaneDaemon(ahead)
+    const { daemon, base } = await insaneDaemon(ahead, hookPort)
     expect((await health(base)).body.checks.clock?.ok).toBe(false)
 
     const arrivals: { topic: string; at: number; body: Record<string, unknown> }[] = []
@@ -129,11 +152,17 @@ describe('a system clock before the newest stored receive time', () => {
         },
       )
     }
+    // A raise on a reading is not a decision on the clock: notified at once.
+    await sensor.client.publishAsync('sensors/loft/telemetry', telemetry({ temperature: 31 }, t0), {
+      qos: 1,
+    })
     await sensor.close()
+    const hook = () => receiver!.json<{ rule: string; reminder?: boolean; ts: number }>('/hook')
+    await waitFor(() => hook().find((d) => d.rule === 'overheat'), { what: 'the raise notified' })
 
     const recovered = await daemon.waitForLog(/^system clock is sane again/, 30_000)
     const recoveredAt = Date.parse(String(recovered.clock))
-    expect(recovered).toMatchObject({ level: 30, estimatedTimes: 3 }) // the three readings
+    expect(recovered).toMatchObject({ level: 30, estimatedTimes: 4 }) // the four readings
     const stale = await waitFor(
       () => arrivals.find((a) => a.topic === 'floxgate/alerts/quiet/any/silent'),
       { timeoutMs: 10_000, what: 'the stale raise once the clock is sane' },
@@ -148,6 +177,16 @@ describe('a system clock before the newest stored receive time', () => {
     expect(stale.at).toBeGreaterThanOrEqual(recoveredAt)
     expect(window.body).toMatchObject({ count: 3, min: 21, max: 23 })
     expect(window.at).toBeGreaterThanOrEqual(recoveredAt)
+    await waitFor(() => hook().some((d) => d.reminder === true), {
+      what: 'a reminder once the clock is sane',
+    })
+    // Requests in order: the raise, then reminders, none sent before the recovery.
+    const sent = receiver!.requests.filter((r) => r.path === '/hook')
+    expect(sent[0]!.at).toBeLessThan(recoveredAt)
+    for (const r of sent.slice(1)) {
+      expect(JSON.parse(r.body)).toMatchObject({ reminder: true })
+      expect(r.at).toBeGreaterThanOrEqual(recoveredAt)
+    }
     await watcher.close()
 
     const h = await health(base)

@@ -232,6 +232,16 @@ describe('AlertRules: stale sensors', () => {
     expect(rules.checkStale(T0 + 30_000).map((e) => e.device)).toEqual(['d1'])
   })
 
+  it('restartSilence (the clock was set) counts silence from then, not from lower-bound receive times', () => {
+    const rules = engine([rule({ id: 'silent', staleSeconds: 60 })])
+    rules.evaluate(reading('d1', 20, T0 + 10_000))
+    // Time sync stepped the clock four days ahead: the reading above was not 4 days ago.
+    const set = T0 + 4 * 86_400_000
+    rules.restartSilence(set)
+    expect(rules.checkStale(set + 59_000)).toEqual([])
+    expect(rules.checkStale(set + 60_000)).toHaveLength(1)
+  })
+
   it('watches one metric when the stale rule names it', () => {
     const rules = engine([rule({ id: 'no-humidity', metric: 'humidity', staleSeconds: 30 })])
     rules.evaluate(reading('d1', 20, T0 + 20_000))

@@ -51,6 +51,24 @@ describe('Classifier', () => {
     expect(c.classify(reading('nobody', 20, NOW))).toMatchObject({ reason: 'unknown-device' })
   })
 
+  it('does not refuse a timestamp ahead of a clock that cannot be trusted; the past limit still holds', () => {
+    let sane = false
+    const devices = directory([device('probe', 'ds18b20')], { policy: 'dead-letter' })
+    const c = new Classifier({
+      devices,
+      timestamps: { maxFutureSeconds: 60, maxPastSeconds: 3600 },
+      clockSane: () => sane,
+    })
+    const base = { device: 'probe', metric: 'temperature' as const, value: 4, receivedAt: NOW }
+    const aYearAhead = { ...base, ts: NOW + 365 * 86_400_000, tsFromReceive: false }
+    expect(c.classify(aYearAhead)).toMatchObject({ value: 4 })
+    expect(c.classify({ ...base, ts: NOW - 3_601_000, tsFromReceive: false })).toMatchObject({
+      reason: 'timestamp-past',
+    })
+    sane = true
+    expect(c.classify(aYearAhead)).toMatchObject({ reason: 'timestamp-future' })
+  })
+
   it('checks timestamps against the receive time, unless the receive time is the timestamp', () => {
     const c = classifier()
     const base = { device: 'probe', metric: 'temperature' as const, value: 4, receivedAt: NOW }

@@ -9,6 +9,8 @@ export interface ReceivedRequest {
   readonly path: string
   readonly headers: IncomingHttpHeaders
   readonly body: string
+  /** Date.now() when the request ended (tests order it against daemon events). */
+  readonly at: number
 }
 
 export interface Receiver {
@@ -33,6 +35,7 @@ export async function startReceiver(
         path,
         headers: req.headers,
         body: Buffer.concat(chunks).toString(),
+        at: Date.now(),
       })
       res.statusCode = statusFor(path)
       res.end('{}')

@@ -169,6 +169,26 @@ describe('Forwarder', () => {
     expect(s.connectAttempts).toBeGreaterThanOrEqual(1)
   })
 
+  it('holds the TTL while the system clock cannot be trusted: every row goes up', async () => {
+    const { db, prefix, up } = await setup()
+    insertRows(db, 0, 50, { createdAt: Date.now() - 3_600_000 })
+    let sane = false
+    const f = forwarder(db, {
+      topicPrefix: prefix,
+      ttlMs: 60_000,
+      pollIntervalMs: 20,
+      clockSane: () => sane,
+    })
+    f.start()
+    await waitFor(() => up!.received.length === 50, { what: '50 rows upstream, none expired' })
+    expect(f.stats().expired).toBe(0)
+    insertRows(db, 50, 10, { createdAt: Date.now() - 3_600_000 })
+    sane = true // the same rows past the TTL now expire
+    await waitFor(() => f.stats().expired === 10, {
+      what: '10 rows expired once the clock is sane',
+    })
+  })
+
   it('skips expired rows met while sending and forwards the live ones in order', async () => {
     const { db, prefix, up } = await setup()
     const old = Date.now() - 3_600_000
