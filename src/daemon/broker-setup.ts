@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { EmbeddedBroker } from '../broker/embedded.js'
+import { EXTERNAL_BROKER_SETTINGS } from '../broker/external-settings.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
 import type { Config } from '../config/load.js'
 import { ERR } from '../errors.js'
@@ -113,6 +114,7 @@ async function connectExternal(
   }
   // Loaded only in this mode: MQTT.js adds about 12 MB of resident memory.
   const { ExternalBroker } = await import('../broker/external.js')
+  log.info({ url: x.url }, EXTERNAL_BROKER_SETTINGS)
   const broker = ExternalBroker.connect({
     url: x.url,
     clientId: x.clientId ?? `floxgate-${config.gateway.id}`,

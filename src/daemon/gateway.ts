@@ -106,6 +106,7 @@ export class Gateway {
       batchRelaxedDelayMs: config.store.batch.qos0DelayMs,
       now: () => clock?.now() ?? Date.now(),
       clockSane: () => clock?.sane() ?? true,
+      batchCommitWhenIdle: config.store.batch.commitWhenIdle,
       logger: log.child({ part: 'store' }),
       onCommit: (c) => {
         deps.metrics.stored(c.inserted.reading)

@@ -11,6 +11,15 @@ export interface BatchWriterOptions<T> {
    * batches at low rates write fewer pages per reading (flash wear). Default: maxDelayMs.
    */
   readonly relaxedDelayMs?: number
+  /**
+   * ...or as soon as the input goes idle (the event loop has handled every message that
+   * had arrived) while a write someone waits for is queued. A sender that waits for its
+   * PUBACK cannot send more until then (an external broker stops at its in-flight
+   * window, 20 on a stock Mosquitto, and queues the rest for us, then drops past
+   * `max_queued_messages`): waiting out `maxDelayMs` would cap intake at window/delay.
+   * Under load, batches still grow to what arrives while the previous commit runs.
+   */
+  readonly commitWhenIdle?: boolean
   /** Items kept in memory after a failed commit, retried later; more are given up. */
   readonly maxRetryItems: number
   /** Pause between retries while commits fail. */
@@ -76,7 +85,8 @@ export class BatchWriter<T> {
       return
     }
     this.waiting.push({ item, cb })
-    if (this.waiting.length >= this.opts.maxRows) this.scheduleImmediate()
+    if (this.waiting.length >= this.opts.maxRows || (prompt && this.opts.commitWhenIdle))
+      this.scheduleImmediate()
     else if (this.timer === undefined || (prompt && !this.timerPrompt)) {
       // a prompt write cuts a relaxed wait short; its own delay never ends later than that
       if (this.timer !== undefined) clearTimeout(this.timer)

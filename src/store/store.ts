@@ -37,6 +37,8 @@ export interface StoreOptions {
   readonly batchMaxDelayMs?: number
   /** ...or this long for a write nobody waits for (`prompt` false; default batchMaxDelayMs). */
   readonly batchRelaxedDelayMs?: number
+  /** ...or as soon as the input is idle while a write someone waits for is queued. */
+  readonly batchCommitWhenIdle?: boolean
   /** Rows kept in memory for retry while commits fail (default 10,000). */
   readonly maxRetryRows?: number
   readonly retryDelayMs?: number
@@ -152,6 +154,7 @@ export class Store {
       maxRows: opts.batchMaxRows ?? 500,
       maxDelayMs: opts.batchMaxDelayMs ?? 50,
       relaxedDelayMs: opts.batchRelaxedDelayMs ?? opts.batchMaxDelayMs ?? 50,
+      commitWhenIdle: opts.batchCommitWhenIdle ?? false,
       maxRetryItems: opts.maxRetryRows ?? 10_000,
       retryDelayMs: opts.retryDelayMs ?? 1000,
       commit: (items) => {

@@ -14,11 +14,19 @@ export interface Mosquitto {
   start(): Promise<void>
   /** Stops it and removes its folder. */
   close(): Promise<void>
+  /** What it wrote to stderr since the first start (its log with `log_dest stderr`). */
+  log(): string
 }
 
 export interface MosquittoOptions {
   /** Extra lines for mosquitto.conf (e.g. `persistence true`). */
   extraConfig?: string[]
+  /**
+   * A stock broker as a new user runs it: the config is only `listener` and
+   * `allow_anonymous true` (Debian's defaults for everything else: no persistence,
+   * max_inflight_messages 20, max_queued_messages 1000, log to stderr).
+   */
+  stock?: boolean
 }
 
 /**
@@ -29,26 +37,31 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const port = await freePort()
   const { dir, cleanup } = tempDir('floxgate-mosquitto-')
   const conf = join(dir, 'mosquitto.conf')
+  const stock = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', '']
   writeFileSync(
     conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      // As root (CI), Mosquitto drops to user `mosquitto`, which cannot write its
-      // persistence file in our root-owned temp folder: sessions would be lost across
-      // stop()/start(). Ignored when not run as root.
-      'user root',
-      'persistence true',
-      `persistence_location ${dir}/`,
-      'log_dest stderr',
-      'log_type error',
-      'log_type warning',
-      'max_queued_messages 1000000',
-      ...(opts.extraConfig ?? []),
-      '',
-    ].join('\n'),
+    (opts.stock
+      ? stock
+      : [
+          `listener ${port} 127.0.0.1`,
+          'allow_anonymous true',
+          // As root (CI), Mosquitto drops to user `mosquitto`, which cannot write its
+          // persistence file in our root-owned temp folder: sessions would be lost across
+          // stop()/start(). Ignored when not run as root.
+          'user root',
+          'persistence true',
+          `persistence_location ${dir}/`,
+          'log_dest stderr',
+          'log_type error',
+          'log_type warning',
+          'max_queued_messages 1000000',
+          ...(opts.extraConfig ?? []),
+          '',
+        ]
+    ).join('\n'),
   )
   let proc: ChildProcess | undefined
+  let log = ''
 
   async function start(): Promise<void> {
     const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -56,6 +69,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     let stderr = ''
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString()
+      log += d.toString()
     })
     const deadline = Date.now() + 10_000
     for (;;) {
@@ -89,6 +103,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       await stop()
       cleanup()
     },
+    log: () => log,
   }
 }
 

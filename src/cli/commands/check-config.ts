@@ -1,3 +1,4 @@
+import { EXTERNAL_BROKER_SETTINGS } from '../../broker/external-settings.js'
 import { checkConfig } from '../../config/load.js'
 import { formatConfigErrors } from '../../config/problems.js'
 import { EXIT } from '../../exit-codes.js'
@@ -28,5 +29,6 @@ export function checkConfigCommand(
         .map((u) => `; uplink ${u.id} (${u.kind}) ${u.url}`)
         .join('')})`,
   )
+  if (c.broker.mode === 'external') out(`note: ${EXTERNAL_BROKER_SETTINGS}`)
   return EXIT.OK
 }
