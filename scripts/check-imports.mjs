@@ -55,6 +55,12 @@ for (const lower of ['config', 'store', 'broker', 'uplink', 'ops', 'sim', 'homea
     mayUsePackage: () => true,
   }
 }
+// Shared MQTT.js connection code: the broker/ and uplink/ folders both build on it.
+RULES.mqtt = {
+  why: 'mqtt/ holds what broker/ and uplink/ share, so it imports neither (nor what wires them)',
+  mayImport: (folder) => ['mqtt', 'engine', 'errors.ts', 'version.ts'].includes(folder),
+  mayUsePackage: () => true,
+}
 RULES.nodes = {
   why: 'nodes/ sits below the daemon that wires it',
   mayImport: (folder) => !WIRING.includes(folder),

@@ -1,7 +1,10 @@
 import type { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes'
+import { TokenBucket } from '../engine/token-bucket.js'
 import { ERR } from '../errors.js'
+import { type StatusOptions, statusPayload } from '../mqtt/status.js'
+import { VERSION } from '../version.js'
 import { type AccessOptions, AccessPolicy } from './access-policy.js'
 import { AckSequence } from './ack-sequence.js'
 import type { Acl } from './acl.js'
@@ -31,8 +34,6 @@ import {
   type RefusalListener,
   type RefusalReason,
 } from './refusal.js'
-import { type StatusOptions, statusPayload } from './status.js'
-import { TokenBucket } from './token-bucket.js'
 import { isValidFilter, matchTopic } from './topic-filter.js'
 
 export interface RateLimit {
@@ -300,7 +301,7 @@ export class EmbeddedBroker {
       strikesSince: 0,
       username: res.username,
       acl: res.acl,
-      bucket: rate ? new TokenBucket(rate.messagesPerSecond, rate.burst, Date.now()) : undefined,
+      bucket: rate ? new TokenBucket(rate.messagesPerSecond, rate.burst) : undefined,
       acks: new AckSequence((err) => {
         this.refuse(
           client,
@@ -360,7 +361,7 @@ export class EmbeddedBroker {
       this.refuseMessage(client, s, packet, 'payload-too-large', 'payload-too-large', detail, cb)
       return
     }
-    if (s.bucket && !s.bucket.take(Date.now())) {
+    if (s.bucket && s.bucket.take() === 0) {
       const detail = `more than ${this.opts.rateLimit?.messagesPerSecond} messages/s`
       if (packet.qos === 0) {
         // QoS 0 promises nothing: drop it, keep the client
@@ -555,7 +556,7 @@ export class EmbeddedBroker {
 
   private publishStatus(state: 'online' | 'offline'): Promise<void> {
     const status = this.opts.status!
-    return this.publish(status.topic, statusPayload(status, state, Date.now()), {
+    return this.publish(status.topic, statusPayload(status.gatewayId, VERSION, state), {
       qos: 1,
       retain: true,
     })

@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs'
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
+import { Attempts, reconnectBackoff } from '../engine/backoff.js'
 import { ERR } from '../errors.js'
+import { clientOptions } from '../mqtt/client-options.js'
+import { parseMqttUrl, readTlsFile } from '../mqtt/endpoint.js'
+import { type StatusOptions, statusPayload } from '../mqtt/status.js'
+import { VERSION } from '../version.js'
 import { AckSequence, type Release } from './ack-sequence.js'
 import type { Publisher, PublishOptions, QoS, SensorIntake, SensorMessage } from './intake.js'
 import { IntakeGate } from './intake-gate.js'
-import { type StatusOptions, statusPayload } from './status.js'
 import { isValidFilter } from './topic-filter.js'
 
 export interface ExternalBrokerOptions {
@@ -12,6 +15,7 @@ export interface ExternalBrokerOptions {
   readonly url: string
   /** Fixed, so the broker keeps the session (and unacknowledged messages) across restarts. */
   readonly clientId: string
+  /** Default: the URL's credentials (`mqtt://user:pass@host`), percent-decoded. */
   readonly username?: string
   readonly password?: string
   /** CA certificate(s) for mqtts://, as PEM text or a file path. */
@@ -23,7 +27,7 @@ export interface ExternalBrokerOptions {
   readonly sensorTopics: readonly string[]
   /** Retained online/offline status, with the Last Will as `offline`. */
   readonly status?: StatusOptions
-  /** Reconnect backoff: doubles from `initialMs` up to `maxMs`, with jitter. */
+  /** Reconnect backoff: doubles from `initialMs` up to `maxMs`, with equal jitter. */
   readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number }
   readonly keepaliveSeconds?: number
   /**
@@ -84,54 +88,51 @@ export class ExternalBroker {
   private generation = 0
   private pubacks = 0
   private acks: AckSequence
-  private backoffMs: number
+  private readonly backoff: Attempts
   private closing: Promise<void> | undefined
   /** Replaced on a config reload; the session's subscriptions follow. */
   private sensorTopics: readonly string[]
 
   private constructor(private readonly opts: ExternalBrokerOptions) {
-    const url = parseUrl(opts.url)
+    const endpoint = parseMqttUrl('broker.external.url', opts.url)
     for (const t of opts.sensorTopics) {
       if (!isValidFilter(t)) throw ERR.BROKER_BAD_FILTER('sensorTopics', t)
     }
     this.sensorTopics = [...opts.sensorTopics]
-    this.backoffMs = opts.reconnect?.initialMs ?? 1000
+    this.backoff = new Attempts(
+      reconnectBackoff(opts.reconnect?.initialMs ?? 1000, opts.reconnect?.maxMs ?? 30_000),
+    )
     this.gate = new IntakeGate((err, m) =>
       m.ack(err instanceof Error ? err : new Error(String(err))),
     )
     this.acks = this.newSequence()
-    const options: IClientOptions = {
-      protocol: url.protocol,
-      host: url.hostname,
-      port: url.port,
-      protocolVersion: 5,
+    const tls = (key: 'certFile' | 'keyFile' | 'caFile', file: string | undefined) =>
+      file === undefined ? undefined : readTlsFile(`broker.external.${key}`, file)
+    const options = clientOptions({
+      ...endpoint,
+      username: opts.username ?? endpoint.username,
+      password: opts.password ?? endpoint.password,
       clientId: opts.clientId,
-      clean: false,
-      resubscribe: false,
-      keepalive: opts.keepaliveSeconds ?? 30,
-      reconnectPeriod: this.backoffMs,
-      connectTimeout: 10_000,
-      properties: {
-        sessionExpiryInterval: opts.sessionExpirySeconds ?? 7 * 24 * 3600,
-        receiveMaximum: opts.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM,
-      },
-      customHandleAcks: (topic, message, packet, done) =>
-        this.onPublish(topic, message, packet, done),
+      ca:
+        typeof opts.ca === 'string'
+          ? Buffer.from(opts.ca)
+          : (opts.ca ?? tls('caFile', opts.caFile)),
+      cert: tls('certFile', opts.certFile),
+      key: tls('keyFile', opts.keyFile),
+      protocolVersion: 5,
+      keepaliveSeconds: opts.keepaliveSeconds ?? 30,
+      connectTimeoutMs: 10_000,
+      // MQTT.js reconnects; each wait is set from the backoff as the connection drops.
+      reconnectPeriod: this.reconnectPeriod(),
+      will: opts.status && { topic: opts.status.topic, payload: this.status('offline') },
+    })
+    options.resubscribe = false
+    options.properties = {
+      sessionExpiryInterval: opts.sessionExpirySeconds ?? 7 * 24 * 3600,
+      receiveMaximum: opts.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM,
     }
-    if (opts.username !== undefined) options.username = opts.username
-    if (opts.password !== undefined) options.password = opts.password
-    const ca = opts.ca ?? (opts.caFile ? readTlsFile('caFile', opts.caFile) : undefined)
-    if (ca !== undefined) options.ca = ca
-    if (opts.certFile !== undefined) options.cert = readTlsFile('certFile', opts.certFile)
-    if (opts.keyFile !== undefined) options.key = readTlsFile('keyFile', opts.keyFile)
-    if (opts.status) {
-      options.will = {
-        topic: opts.status.topic,
-        payload: Buffer.from(statusPayload(opts.status, 'offline', Date.now())),
-        qos: 1,
-        retain: true,
-      }
-    }
+    options.customHandleAcks = (topic, message, packet, done) =>
+      this.onPublish(topic, message, packet, done)
     // connect(options) rather than connect(url): the URL form warns on newer Node
     this.client = mqtt.connect(options)
     const send = (this.client as unknown as { _sendPacket?: SendPacket })._sendPacket
@@ -145,8 +146,10 @@ export class ExternalBroker {
     })
     this.client.on('connect', () => this.onConnect())
     this.client.on('close', () => this.onClose())
-    this.client.on('offline', () => this.nextBackoff(true))
-    this.client.on('reconnect', () => this.nextBackoff(false))
+    // 'offline' once as the connection drops, 'reconnect' at each attempt: each is one more
+    // failed attempt, and the wait MQTT.js takes before the next one.
+    this.client.on('offline', () => this.setReconnectPeriod())
+    this.client.on('reconnect', () => this.setReconnectPeriod())
     // QoS 0 reaches MQTT.js' handleMessage hook (QoS 1/2 go through customHandleAcks,
     // whose error answer skips it); the next packet is read only after its callback.
     this.client.handleMessage = (packet, callback) => {
@@ -195,14 +198,10 @@ export class ExternalBroker {
     this.closing ??= (async () => {
       this.gate.stop()
       if (this.opts.status && this.client.connected) {
-        await this.publish(
-          this.opts.status.topic,
-          statusPayload(this.opts.status, 'offline', Date.now()),
-          {
-            qos: 1,
-            retain: true,
-          },
-        ).catch(() => {})
+        await this.publish(this.opts.status.topic, this.status('offline'), {
+          qos: 1,
+          retain: true,
+        }).catch(() => {})
       }
       // force: do not wait for PUBACKs of our own publishes still in flight
       await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()))
@@ -233,8 +232,8 @@ export class ExternalBroker {
   private subscribedWaiters: Array<() => void> = []
 
   private onConnect(): void {
-    this.backoffMs = this.opts.reconnect?.initialMs ?? 1000
-    this.client.options.reconnectPeriod = this.backoffMs
+    this.backoff.reset()
+    this.client.options.reconnectPeriod = this.reconnectPeriod()
     const topics = Object.fromEntries(this.sensorTopics.map((t) => [t, { qos: 1 as const }]))
     this.client.subscribe(topics, (err) => {
       if (err) {
@@ -246,14 +245,10 @@ export class ExternalBroker {
       this.subscribedWaiters = []
       for (const w of waiters) w()
       if (this.opts.status) {
-        this.publish(
-          this.opts.status.topic,
-          statusPayload(this.opts.status, 'online', Date.now()),
-          {
-            qos: 1,
-            retain: true,
-          },
-        ).catch((e: Error) => this.opts.onError?.(e))
+        this.publish(this.opts.status.topic, this.status('online'), {
+          qos: 1,
+          retain: true,
+        }).catch((e: Error) => this.opts.onError?.(e))
       }
     })
   }
@@ -267,14 +262,17 @@ export class ExternalBroker {
     this.gate.dropConnection(old)
   }
 
-  private nextBackoff(first: boolean): void {
-    const max = this.opts.reconnect?.maxMs ?? 30_000
-    if (!first) this.backoffMs = Math.min(max, this.backoffMs * 2)
-    // jitter: gateways restarted together must not reconnect in lockstep
-    this.client.options.reconnectPeriod = Math.max(
-      10,
-      Math.round(this.backoffMs * (0.75 + Math.random() * 0.5)),
-    )
+  private setReconnectPeriod(): void {
+    this.client.options.reconnectPeriod = this.reconnectPeriod(this.backoff.next())
+  }
+
+  /** A reconnectPeriod of 0 would turn MQTT.js' reconnecting off. */
+  private reconnectPeriod(waitMs = this.opts.reconnect?.initialMs ?? 1000): number {
+    return Math.max(10, waitMs)
+  }
+
+  private status(state: 'online' | 'offline'): Buffer {
+    return statusPayload(this.opts.status?.gatewayId ?? this.opts.clientId, VERSION, state)
   }
 
   private newSequence(): AckSequence {
@@ -345,33 +343,6 @@ export class ExternalBroker {
       (err: Error) => {
         throw ERR.BROKER_PUBLISH(topic, err.message)
       },
-    )
-  }
-}
-
-function parseUrl(raw: string): { protocol: 'mqtt' | 'mqtts'; hostname: string; port: number } {
-  let u: URL
-  try {
-    u = new URL(raw)
-  } catch {
-    throw ERR.MQTT_BAD_URL('broker.external.url', raw)
-  }
-  if ((u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') || u.hostname === '')
-    throw ERR.MQTT_BAD_URL('broker.external.url', raw)
-  const protocol = u.protocol === 'mqtt:' ? 'mqtt' : 'mqtts'
-  const port = u.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(u.port)
-  // URL keeps IPv6 brackets; the socket wants the bare address
-  return { protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port }
-}
-
-function readTlsFile(key: 'caFile' | 'certFile' | 'keyFile', file: string): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (err) {
-    throw ERR.MQTT_CA_UNREADABLE(
-      `broker.external.${key}`,
-      file,
-      err instanceof Error ? err.message : String(err),
     )
   }
 }

@@ -1,3 +1,4 @@
+export type { StatusOptions } from '../mqtt/status.js'
 export type { BrokerUser } from './access-policy.js'
 export type { Acl, AclSubject } from './acl.js'
 export { EmbeddedBroker, type EmbeddedBrokerOptions, type RateLimit } from './embedded.js'
@@ -17,5 +18,4 @@ export {
   type RefusalListener,
   type RefusalReason,
 } from './refusal.js'
-export type { StatusOptions } from './status.js'
 export { filterCovers, isValidFilter, matchTopic } from './topic-filter.js'

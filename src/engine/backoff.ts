@@ -29,7 +29,54 @@ export function exponentialBackoff(initialMs: number, maxMs: number, factor = 2)
   check('initialMs', initialMs)
   check('maxMs', maxMs)
   if (!(factor >= 1)) throw ERR.ENGINE_BAD_OPTION('factor', factor, 'a number >= 1')
-  return (attempt) => Math.min(maxMs, initialMs * factor ** (attempt - 1))
+  // factor^n overflows to Infinity after many attempts: fine for Math.min, but 0 * Infinity is NaN.
+  return (attempt) => Math.min(maxMs, initialMs === 0 ? 0 : initialMs * factor ** (attempt - 1))
+}
+
+/**
+ * Equal jitter: each wait of `policy` drawn from [wait/2, wait]. Gateways of a fleet
+ * restarted together then do not retry in lockstep, yet none retries faster than half the
+ * nominal wait. `random` returns a number in [0, 1); injected so tests are deterministic.
+ */
+export function jitteredBackoff(policy: Backoff, random: () => number = Math.random): Backoff {
+  return (attempt) => {
+    const half = policy(attempt) / 2
+    return Math.round(half + random() * half)
+  }
+}
+
+/**
+ * The reconnect policy of floxgate's connections: doubling from `initialMs` up to `maxMs`,
+ * with equal jitter (MQTT.js alone offers only a fixed `reconnectPeriod`).
+ */
+export function reconnectBackoff(
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): Backoff {
+  return jitteredBackoff(exponentialBackoff(initialMs, maxMs), random)
+}
+
+/** Counts the failed attempts of a connection for its policy; a success starts over. */
+export class Attempts {
+  private failed = 0
+
+  constructor(private readonly policy: Backoff) {}
+
+  /** One more attempt failed: the wait before the next one. */
+  next(): number {
+    this.failed++
+    return this.policy(this.failed)
+  }
+
+  /** An attempt succeeded: the next failure waits the first wait again. */
+  reset(): void {
+    this.failed = 0
+  }
+
+  get count(): number {
+    return this.failed
+  }
 }
 
 /** Any policy; its result is checked at each attempt (a negative or NaN wait is a bug). */

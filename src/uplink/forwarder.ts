@@ -1,6 +1,7 @@
+import { Attempts, reconnectBackoff } from '../engine/backoff.js'
+import { TokenBucket } from '../engine/token-bucket.js'
 import { ERR } from '../errors.js'
 import type { ForwarderOutbox, OutboxRow } from '../store/outbox.js'
-import { Backoff } from './backoff.js'
 import { withTimeout } from './mqtt-session.js'
 import { MqttTarget } from './mqtt-target.js'
 import {
@@ -12,7 +13,6 @@ import {
 import { type InFlight, SendWindow } from './send-window.js'
 import { assessHealth, type ForwarderHealth, type ForwarderStats } from './stats.js'
 import type { Delivery, RejectedRows, UplinkTarget } from './target.js'
-import { TokenBucket } from './token-bucket.js'
 
 type State = 'new' | 'running' | 'stopping' | 'stopped'
 
@@ -30,7 +30,7 @@ export class Forwarder {
   readonly target: UplinkTarget
   private readonly opts: ResolvedOptions
   private readonly bucket: TokenBucket | undefined
-  private readonly backoff: Backoff
+  private readonly backoff: Attempts
   private readonly onRejected: RejectedRows
   private state: State = 'new'
   /** Counts sessions: callbacks of an older one are ignored. */
@@ -84,11 +84,9 @@ export class Forwarder {
       this.opts.maxReplayPerSecond > 0
         ? new TokenBucket(this.opts.maxReplayPerSecond, this.opts.replayBurst)
         : undefined
-    this.backoff = new Backoff({
-      initialMs: this.opts.reconnectInitialMs,
-      maxMs: this.opts.reconnectMaxMs,
-      random: this.opts.random,
-    })
+    this.backoff = new Attempts(
+      reconnectBackoff(this.opts.reconnectInitialMs, this.opts.reconnectMaxMs, this.opts.random),
+    )
   }
 
   /** The uplink's id (its queue's). */
@@ -250,7 +248,7 @@ export class Forwarder {
     if (this.state !== 'running') return
     const delay = this.backoff.next()
     this.opts.logger.debug(
-      { delayMs: delay, attempt: this.backoff.attempts },
+      { delayMs: delay, attempt: this.backoff.count },
       'uplink reconnect scheduled',
     )
     this.reconnectTimer = setTimeout(() => {

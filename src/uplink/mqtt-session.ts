@@ -1,36 +1,19 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import { clientOptions as mqttClientOptions } from '../mqtt/client-options.js'
+import { statusPayload } from '../mqtt/status.js'
 import type { MqttSessionOptions } from './options.js'
-import { statusPayload } from './status.js'
 import type { TargetEvents } from './target.js'
 
-/** MQTT.js options for one connection attempt to an upstream broker. */
+/** MQTT.js options for one connection attempt to an upstream broker; `will`: the offline status. */
 export function clientOptions(o: MqttSessionOptions, will = true): IClientOptions {
-  const opts: IClientOptions = {
-    protocol: o.protocol,
-    host: o.host,
-    port: o.port,
-    clientId: o.clientId,
-    // The upstream keeps this gateway's session across reconnects and restarts.
-    clean: false,
-    // Reconnection is the forwarder's (capped exponential backoff with jitter, see backoff.ts).
+  return mqttClientOptions({
+    ...o,
+    // Reconnection is the forwarder's (capped exponential backoff with jitter).
     reconnectPeriod: 0,
-    connectTimeout: o.connectTimeoutMs,
-    keepalive: o.keepaliveSeconds,
-    protocolVersion: o.protocolVersion,
-    rejectUnauthorized: o.rejectUnauthorized,
-  }
-  if (will) {
-    opts.will = {
-      topic: o.statusTopic,
-      payload: statusPayload('offline', o.gatewayId, o.version),
-      qos: 1,
-      retain: true,
-    }
-  }
-  if (o.username !== undefined) opts.username = o.username
-  if (o.password !== undefined) opts.password = o.password
-  if (o.ca !== undefined) opts.ca = o.ca
-  return opts
+    will: will
+      ? { topic: o.statusTopic, payload: statusPayload(o.gatewayId, o.version, 'offline') }
+      : undefined,
+  })
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { MqttClient } from 'mqtt'
+import { endpointName } from '../mqtt/endpoint.js'
+import { statusPayload } from '../mqtt/status.js'
 import type { OutboxRow } from '../store/outbox.js'
 import { clientOptions, MqttSession } from './mqtt-session.js'
 import { joinTopic, type MqttSessionOptions } from './options.js'
-import { statusPayload } from './status.js'
 import type { Delivery, TargetEvents, UplinkTarget } from './target.js'
 
 /**
@@ -17,7 +18,7 @@ export class MqttTarget implements UplinkTarget {
   private readonly session: MqttSession
 
   constructor(private readonly o: MqttSessionOptions) {
-    this.endpoint = `${o.protocol}://${o.host}:${o.port}`
+    this.endpoint = endpointName(o)
     this.session = new MqttSession(clientOptions(o), (client) => {
       client.publish(o.statusTopic, this.status('online'), { qos: 1, retain: true })
     })
@@ -49,6 +50,6 @@ export class MqttTarget implements UplinkTarget {
   }
 
   private status(state: 'online' | 'offline'): Buffer {
-    return statusPayload(state, this.o.gatewayId, this.o.version)
+    return statusPayload(this.o.gatewayId, this.o.version, state)
   }
 }

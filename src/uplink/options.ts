@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { ERR } from '../errors.js'
+import type { MqttConnection } from '../mqtt/client-options.js'
+import { parseMqttUrl, readTlsFile } from '../mqtt/endpoint.js'
 import { type Log, silentLog } from '../ops/log.js'
 import type { RejectedRows, UplinkTarget } from './target.js'
 
@@ -62,22 +63,14 @@ export interface ForwarderOptions {
 }
 
 /** The MQTT session settings of the MQTT-based targets. */
-export interface MqttSessionOptions {
-  readonly protocol: 'mqtt' | 'mqtts'
-  readonly host: string
-  readonly port: number
+export interface MqttSessionOptions
+  extends Omit<MqttConnection, 'cert' | 'key' | 'will' | 'reconnectPeriod'> {
   readonly ca: Buffer | undefined
   readonly rejectUnauthorized: boolean
-  readonly username: string | undefined
-  readonly password: string | undefined
-  readonly clientId: string
-  readonly protocolVersion: 4 | 5
   readonly topicPrefix: string
   readonly statusTopic: string
   readonly gatewayId: string
   readonly version: string
-  readonly keepaliveSeconds: number
-  readonly connectTimeoutMs: number
 }
 
 export interface ResolvedOptions {
@@ -114,25 +107,8 @@ function nonNegative(name: string, v: number | undefined, dflt: number): number 
 
 /** The MQTT settings of `o`, validated (`url` must be mqtt:// or mqtts://). */
 export function resolveMqttOptions(o: ForwarderOptions): MqttSessionOptions {
-  let url: URL
-  try {
-    url = new URL(o.url ?? '')
-  } catch {
-    throw ERR.MQTT_BAD_URL('uplink.url', o.url ?? '')
-  }
-  const protocol =
-    url.protocol === 'mqtt:' ? 'mqtt' : url.protocol === 'mqtts:' ? 'mqtts' : undefined
-  if (protocol === undefined || url.hostname === '')
-    throw ERR.MQTT_BAD_URL('uplink.url', o.url ?? '')
-  const port = url.port === '' ? (protocol === 'mqtt' ? 1883 : 8883) : Number(url.port)
-  let ca: Buffer | undefined
-  if (o.caFile !== undefined) {
-    try {
-      ca = readFileSync(o.caFile)
-    } catch (err) {
-      throw ERR.MQTT_CA_UNREADABLE('uplink.caFile', o.caFile, (err as Error).message)
-    }
-  }
+  const endpoint = parseMqttUrl('uplink.url', o.url ?? '')
+  const ca = o.caFile === undefined ? undefined : readTlsFile('uplink.caFile', o.caFile)
   const topicPrefix = o.topicPrefix ?? ''
   if (/[#+]/.test(topicPrefix)) {
     throw ERR.UPLINK_BAD_OPTION(
@@ -141,14 +117,11 @@ export function resolveMqttOptions(o: ForwarderOptions): MqttSessionOptions {
     )
   }
   return {
-    protocol,
-    // IPv6 literals come bracketed from URL; net.connect wants them bare.
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port,
+    ...endpoint,
     ca,
     rejectUnauthorized: o.rejectUnauthorized ?? true,
-    username: o.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username)),
-    password: o.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password)),
+    username: o.username ?? endpoint.username,
+    password: o.password ?? endpoint.password,
     clientId: o.clientId ?? `floxgate-${o.gatewayId}`,
     protocolVersion: o.protocolVersion ?? 4,
     topicPrefix,

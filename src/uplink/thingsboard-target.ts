@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt'
+import { endpointName } from '../mqtt/endpoint.js'
 import type { OutboxRow } from '../store/outbox.js'
 import { clientOptions, MqttSession } from './mqtt-session.js'
 import type { MqttSessionOptions } from './options.js'
@@ -45,7 +46,7 @@ export class ThingsBoardTarget implements UplinkTarget {
 
   constructor(private readonly o: ThingsBoardOptions) {
     const s = o.session
-    this.endpoint = `${s.protocol}://${s.host}:${s.port}`
+    this.endpoint = endpointName(s)
     this.batchRows = o.batchRows ?? 100
     // No Last Will: ThingsBoard has no use for floxgate's status topic.
     this.session = new MqttSession(clientOptions(s, false), (client) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Attempts, reconnectBackoff } from '../../src/engine/backoff.js'
 import { ERR, isError } from '../../src/errors.js'
 import {
   constantBackoff,
@@ -40,5 +41,30 @@ describe('backoff policies', () => {
   it('refuses nonsense parameters', () => {
     expect(() => constantBackoff(Number.NaN)).toThrow(/delayMs/)
     expect(() => exponentialBackoff(10, 100, 0.5)).toThrow(/factor/)
+  })
+})
+
+describe('reconnect backoff (external broker, uplinks)', () => {
+  it('doubles up to the cap, jittered within [delay/2, delay], and resets', () => {
+    const lo = new Attempts(reconnectBackoff(100, 1000, () => 0))
+    const hi = new Attempts(reconnectBackoff(100, 1000, () => 0.999999))
+    expect([1, 2, 3, 4, 5, 6].map(() => lo.next())).toEqual([50, 100, 200, 400, 500, 500])
+    expect([1, 2, 3, 4, 5, 6].map(() => hi.next())).toEqual([100, 200, 400, 800, 1000, 1000])
+    expect(lo.count).toBe(6)
+    lo.reset()
+    expect(lo.next()).toBe(50)
+    expect(lo.count).toBe(1)
+  })
+
+  it('stays finite after very many attempts', () => {
+    const b = new Attempts(reconnectBackoff(500, 30_000))
+    let last = 0
+    for (let i = 0; i < 5000; i++) last = b.next()
+    expect(last).toBeGreaterThanOrEqual(15_000)
+    expect(last).toBeLessThanOrEqual(30_000)
+    // a zero first wait stays zero, not NaN, however many attempts failed
+    const zero = new Attempts(reconnectBackoff(0, 1000))
+    for (let i = 0; i < 5000; i++) last = zero.next()
+    expect(last).toBe(0)
   })
 })

@@ -45,10 +45,12 @@ describe('scripts/check-imports.mjs', () => {
       'nodes/context.ts': "import type {\n  Logger,\n} from '../daemon/logger.js'\n",
       'store/store.ts': "export { thing } from '../nodes/events.js'\n",
       'daemon/run.ts': "import { Store } from '../store/store.js'\nimport 'node:fs'\n",
+      'mqtt/endpoint.ts':
+        "import { ERR } from '../errors.js'\nimport type { X } from '../uplink/options.js'\n",
     })
     const r = check(src)
     expect(r.status).toBe(1)
-    expect(r.output).toContain('7 import(s) against the folder direction')
+    expect(r.output).toContain('8 import(s) against the folder direction')
     for (const wrong of [
       'engine/node.ts: imports ../errors.js',
       'engine/event/run.ts: imports ../../store/store.js',
@@ -57,6 +59,7 @@ describe('scripts/check-imports.mjs', () => {
       'gateway/profile.ts: imports ../config/load.js',
       'nodes/context.ts: imports ../daemon/logger.js',
       'store/store.ts: imports ../nodes/events.js',
+      'mqtt/endpoint.ts: imports ../uplink/options.js',
     ]) {
       expect(r.output).toContain(wrong)
     }

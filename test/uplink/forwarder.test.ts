@@ -117,7 +117,13 @@ describe('Forwarder', () => {
     const f = forwarder(db, { topicPrefix: prefix, logger })
     f.start()
     await waitFor(() => up!.statuses.length >= 1, { what: 'online status' })
-    expect(up!.statuses[0]).toEqual({ state: 'online', gateway: 'gw-test', version: '0.0.0-test' })
+    // The one status shape of every connection (src/mqtt/status.ts).
+    expect(up!.statuses[0]).toEqual({
+      gateway: 'gw-test',
+      state: 'online',
+      version: '0.0.0-test',
+      ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    })
     await f.stop()
     await waitFor(() => up!.statuses.length >= 2, { what: 'offline status' })
     expect(up!.statuses[1]!.state).toBe('offline')

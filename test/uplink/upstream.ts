@@ -12,7 +12,7 @@ export interface Upstream {
   /** Data messages in arrival order. */
   readonly received: Received[]
   /** Status payloads (parsed JSON) in arrival order. */
-  readonly statuses: { state: string; gateway: string; version: string }[]
+  readonly statuses: { gateway: string; state: string; version: string; ts: string }[]
   /** `sessionPresent` of each (re)connection: false after the first means the broker lost the session. */
   readonly sessions: boolean[]
   /** Distinct seqs seen so far. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Backoff } from '../../src/uplink/backoff.js'
-import { TokenBucket } from '../../src/uplink/token-bucket.js'
+import { TokenBucket } from '../../src/engine/token-bucket.js'
+import { ERR, isError } from '../../src/errors.js'
 
-describe('TokenBucket (replay pacing)', () => {
+describe('TokenBucket (client budget in the embedded broker, uplink replay pacing)', () => {
   it('grants the burst at once, then exactly the rate over time', () => {
     let now = 0
     const b = new TokenBucket(100, 10, () => now)
@@ -40,23 +40,25 @@ describe('TokenBucket (replay pacing)', () => {
     now += 0
     expect(b.msUntilToken()).toBe(100)
   })
-})
 
-describe('Backoff (reconnect)', () => {
-  it('doubles up to the cap, jittered within [delay/2, delay], and resets', () => {
-    const lo = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 })
-    const hi = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999999 })
-    expect([1, 2, 3, 4, 5, 6].map(() => lo.next())).toEqual([50, 100, 200, 400, 500, 500])
-    expect([1, 2, 3, 4, 5, 6].map(() => hi.next())).toEqual([100, 200, 400, 800, 1000, 1000])
-    lo.reset()
-    expect(lo.next()).toBe(50)
-  })
-
-  it('stays finite after very many attempts', () => {
-    const b = new Backoff({ initialMs: 500, maxMs: 30_000 })
-    let last = 0
-    for (let i = 0; i < 5000; i++) last = b.next()
-    expect(last).toBeGreaterThanOrEqual(15_000)
-    expect(last).toBeLessThanOrEqual(30_000)
+  it('spends one token per call by default (a message), and refuses a budget that allows nothing', () => {
+    let now = 0
+    const b = new TokenBucket(2, 2, () => now)
+    expect([b.take(), b.take(), b.take()]).toEqual([1, 1, 0])
+    now += 500
+    expect(b.take()).toBe(1)
+    for (const [rate, burst] of [
+      [0, 10],
+      [10, 0.5],
+      [Number.NaN, 10],
+    ] as const) {
+      let err: unknown
+      try {
+        new TokenBucket(rate, burst)
+      } catch (e) {
+        err = e
+      }
+      expect(isError(err, ERR.ENGINE_BAD_OPTION)).toBe(true)
+    }
   })
 })

@@ -1,6 +1,9 @@
+import { ERR } from './errors.js'
+
 /**
- * Paces publishes to the upstream so a backlog replayed after an outage does not flood it.
- * Tokens accrue at `ratePerSecond` up to `burst`; one publish spends one token.
+ * A rate budget: tokens accrue at `ratePerSecond` up to `burst`, and each unit of work
+ * spends one. It paces both a client's messages into the embedded broker and the uplink's
+ * replay of a backlog, so an outage's queue does not flood the upstream.
  */
 export class TokenBucket {
   private tokens: number
@@ -13,15 +16,15 @@ export class TokenBucket {
     readonly burst: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    if (!(ratePerSecond > 0) || !(burst >= 1)) {
-      throw new RangeError('TokenBucket needs ratePerSecond > 0 and burst >= 1')
-    }
+    if (!(ratePerSecond > 0))
+      throw ERR.ENGINE_BAD_OPTION('ratePerSecond', ratePerSecond, 'a number > 0')
+    if (!(burst >= 1)) throw ERR.ENGINE_BAD_OPTION('burst', burst, 'a number >= 1')
     this.tokens = burst
     this.last = now()
   }
 
   /** Takes up to `max` whole tokens; returns how many it got (0 when empty). */
-  take(max: number): number {
+  take(max = 1): number {
     this.refill()
     const n = Math.max(0, Math.min(max, Math.floor(this.tokens)))
     this.tokens -= n
