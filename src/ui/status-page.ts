@@ -78,7 +78,10 @@ function loadAssets(log: Log): Map<string, Asset> {
     try {
       body = readUiFile(file)
     } catch (err) {
-      log.warn({ file: file.name, err: String(err) }, 'status page file unreadable')
+      log.warn(
+        { file: file.name, err: String(err) },
+        'a status page file cannot be read; its route answers 404 (503 for /): reinstall the package or rebuild the executable',
+      )
     }
     if (body === undefined) continue
     const ext = file.name.slice(file.name.lastIndexOf('.') + 1)

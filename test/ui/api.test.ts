@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the API's JSON answers, checked field by field below
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkConfig, formatConfigErrors } from '../../src/config/index.js'
+import { UI_FILES } from '../../src/ui/status-page.js'
 import { telemetry, writeTestConfig } from '../daemon/harness.js'
 import { waitFor } from '../helpers/wait.js'
 import { type PageScene, startPageScene } from './page-scene.js'
@@ -108,7 +109,7 @@ describe('status page API without a token (loopback)', () => {
 
   it('serves the whole page from the package, under 150 KB gzipped', async () => {
     let total = 0
-    for (const path of ['/', '/ui/app.js', '/ui/app.css', '/ui/uplot.js', '/ui/uplot.css']) {
+    for (const { path } of UI_FILES) {
       const r = await fetch(`${s.http.url}${path}`, { headers: { 'accept-encoding': 'gzip' } })
       expect(r.status, path).toBe(200)
       total += Number(r.headers.get('content-length'))
