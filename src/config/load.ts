@@ -2,7 +2,7 @@
  * Reads, validates and resolves the config file into a typed `Config`. All problems are
  * collected (YAML syntax, schema, cross-references, profiles) and reported together.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { ERR, WARN, type Warning } from '../errors.js'
 import { BUILTIN_METRICS } from '../gateway/metrics.js'
@@ -10,6 +10,7 @@ import type { DeviceProfile, MetricSpec } from '../gateway/profile.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import { crossCheck } from './cross-check.js'
 import { fileCheck } from './file-check.js'
+import { configTooLarge, MEMORY_LIMITS } from './memory-limits.js'
 import {
   allowedKeys,
   type ConfigProblem,
@@ -66,6 +67,10 @@ export function checkConfig(
   const dir = dirname(file)
   let text: string
   try {
+    // Checked before reading: the size alone says whether start could parse it.
+    const bytes = statSync(file).size
+    if (bytes > MEMORY_LIMITS.configBytes)
+      return { ok: false, problems: [{ path: '', message: configTooLarge(bytes) }] }
     text = readFileSync(file, 'utf8')
   } catch (err) {
     return {

@@ -2,6 +2,7 @@
  * The config file's shape, with a default for every key so a tiny file works. Every key
  * is documented in docs/config.md; keep the two in step.
  */
+
 import { hostname } from 'node:os'
 import { z } from 'zod'
 import { isPasswordHash, PASSWORD_HASH_FORMAT } from '../broker/password.js'
@@ -10,6 +11,7 @@ import { deviceTemplateProblem } from '../gateway/device-template.js'
 import { timeZoneProblem } from '../gateway/local-time.js'
 import { PRESET_NAMES, presetsNamed } from '../gateway/presets/index.js'
 import { topicPatternProblem } from '../gateway/topic-pattern.js'
+import { MEMORY_LIMITS, TOO_MANY_DEVICES } from './memory-limits.js'
 import { closest } from './problems.js'
 import { deriveList, metricName, unitChoice } from './profiles.js'
 
@@ -426,7 +428,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   profilesDir: text.optional(),
   metrics: z.record(metricName, metricDeclaration).default({}),
-  devices: z.array(device).default([]),
+  devices: z.array(device).max(MEMORY_LIMITS.devices, { error: TOO_MANY_DEVICES }).default([]),
   unknownDevices: z
     .strictObject({
       policy: z.enum(['accept', 'dead-letter']).default('accept'),

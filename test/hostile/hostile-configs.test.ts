@@ -4,14 +4,16 @@
  * child processes): each must end with its documented exit code and one sentence that
  * says what to do, never a bare library message, never a secret echoed back.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureBuilt } from '../crash/daemon-process.js'
+import { ensureBuilt, root } from '../crash/daemon-process.js'
 import { runCli, startDaemon } from '../daemon/cli-process.js'
 import { freePort } from '../helpers/net.js'
 import { tempDir } from '../helpers/tmp.js'
 
+/** As in hostile-clients.test.ts: the bound docs/security.md states. */
+const RSS_BOUND_MB = 200
 const tmp = tempDir('floxgate-hostile-config-')
 let n = 0
 
@@ -117,4 +119,54 @@ describe('hostile configs end with an exit code and a sentence', () => {
       for (const s of secrets) expect(r.stderr + r.stdout).not.toContain(s)
     }
   }, 30_000)
+
+  it("(11) check-config and start agree on what fits under the unit's heap", async () => {
+    // The V8 flags start runs under: the unit's NODE_OPTIONS, the same as npm start's.
+    const unit = readFileSync(join(root, 'systemd/floxgate.service'), 'utf8')
+    const flags = /NODE_OPTIONS=([^"\n]+)"/.exec(unit)?.[1] ?? ''
+    expect(flags).toContain('--max-old-space-size=128')
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>
+    }
+    expect(pkg.scripts.start).toContain(`node ${flags} build/cli/main.js`)
+    const env = { NODE_OPTIONS: flags }
+    const port = await freePort()
+    const head = [
+      'gateway: { id: gw, dataDir: DATA_DIR }',
+      `broker: { embedded: { host: 127.0.0.1, port: ${port} } }`,
+      'http: { enabled: false }',
+      'rules:',
+      '  - { id: silent, staleSeconds: 120 }',
+      '  - { id: too-hot, metric: temperature, high: 30 }',
+      'devices:',
+    ]
+    const device = (i: number) => [
+      `  - id: dev-${String(i).padStart(5, '0')}`,
+      '    profile: dht22',
+      `    name: Device ${i}`,
+      '    location: greenhouse',
+    ]
+    // The issue's 40,000 devices (3.5 MB): passed the check, then a heap OOM at start.
+    const huge = config([...head, ...Array.from({ length: 40_000 }, (_, i) => device(i)).flat()])
+    // 10,001 short entries fit the file limit but not the device limit.
+    const many = config([...head, ...Array.from({ length: 10_001 }, (_, i) => `  - { id: d${i} }`)])
+    for (const cmd of ['check-config', 'start']) {
+      const a = await runCli([cmd, '--config', huge.file], 30_000, env)
+      expect(a.code).toBe(2)
+      expect(a.stderr).toContain('floxgate reads config files of at most 1.0 MB, because start')
+      expect(a.stderr).not.toContain('heap out of memory')
+      const b = await runCli([cmd, '--config', many.file], 30_000, env)
+      expect(b.code).toBe(2)
+      expect(b.stderr).toContain('devices: must list at most 10000 devices: start runs under')
+    }
+    // At the limit: accepted, and it starts under those flags.
+    const fits = config([...head, ...Array.from({ length: 10_000 }, (_, i) => device(i)).flat()])
+    const check = await runCli(['check-config', fits.file], 30_000, env)
+    expect(check.stdout).toContain('10000 devices')
+    expect(check.code).toBe(0)
+    const d = await startDaemon(fits.file, { env, timeoutMs: 60_000 })
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d.child.pid}/status`, 'utf8'))
+    expect(Number(rss?.[1]) / 1024).toBeLessThan(RSS_BOUND_MB)
+    expect(await d.stop()).toBe(0)
+  }, 180_000)
 })
