@@ -189,7 +189,13 @@ export class EmbeddedBroker {
     }
     // drainTimeout: a client over its outgoing bound is cut in authorizeForward; this only
     // bounds a wait on a socket whose transport ignores the high-water mark (websocket).
-    const aedes = await Aedes.createBroker({ drainTimeout: 5000 })
+    // concurrency 0: mqemitter delivers each message as it is published instead of
+    // queueing past 100 in flight. Its queue drains by recursion (released -> _do ->
+    // released) once deliveries complete synchronously, which they do since slow
+    // consumers are cut instead of waited on: a flood overflowed the stack (RangeError
+    // in mqemitter, seen in bench:gateway's embedded flood). The outgoing bound per
+    // client is what limits memory, not this queue.
+    const aedes = await Aedes.createBroker({ drainTimeout: 5000, concurrency: 0 })
     const broker = new EmbeddedBroker(aedes, opts)
     try {
       const handle = (
