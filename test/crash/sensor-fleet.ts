@@ -29,6 +29,8 @@ export class SensorFleet {
   readonly acked = new Set<string>()
   connections = 0
   publishes = 0
+  /** Devices that still have readings to deliver. */
+  unfinished = 0
   private stopped = false
   private readonly clients = new Set<MqttClient>()
   private readonly started = Date.now()
@@ -66,6 +68,15 @@ export class SensorFleet {
     const name = `${this.o.prefix}${d}`
     const unacked = new Set<number>(Array.from({ length: this.o.perDevice }, (_, i) => i))
     const deadline = this.started + (this.o.deadlineMs ?? 120_000)
+    this.unfinished++
+    try {
+      await this.deliverAll(name, unacked, deadline)
+    } finally {
+      this.unfinished--
+    }
+  }
+
+  private async deliverAll(name: string, unacked: Set<number>, deadline: number): Promise<void> {
     while (unacked.size > 0 && !this.stopped) {
       if (Date.now() > deadline) {
         throw new Error(`${name}: ${unacked.size} readings still unacknowledged at the deadline`)
