@@ -20,14 +20,14 @@ export class AckSequence {
   constructor(private readonly onFail: (err: Error) => void) {}
 
   /** Registers one message; returns its idempotent ack function. */
-  add(release: Release): (err?: Error) => void {
+  add(release: Release): (err?: Error | null) => void {
     const entry: Entry = { release, acked: false }
     if (this.failure) {
       release(this.failure)
       return () => {}
     }
     this.queue.push(entry)
-    return (err?: Error) => {
+    return (err?: Error | null) => {
       if (entry.acked) return
       entry.acked = true
       if (err) this.fail(err)

@@ -21,7 +21,9 @@ export interface SensorMessage {
    * QoS 1/2: the MQTT session it came through (the sensor's client id, or the external
    * broker's session), its packet id and DUP flag: how a redelivery is recognised.
    */
-  readonly delivery?: { readonly session: string; readonly packetId: number; readonly dup: boolean }
+  readonly delivery?:
+    | { readonly session: string; readonly packetId: number; readonly dup: boolean }
+    | undefined
   /**
    * Set when the broker refused the message but acknowledges it anyway (a resend would be
    * refused again): the gateway keeps it as a dead letter of this reason. `payload` then
@@ -29,11 +31,12 @@ export interface SensorMessage {
    */
   readonly refused?: { readonly reason: BrokerDeadLetterReason; readonly detail: string }
   /**
-   * `ack()`: stored, acknowledge it (QoS 1 PUBACK goes out now, in receive order).
-   * `ack(err)`: not stored; no PUBACK, the connection is dropped so the sender redelivers.
-   * QoS 0: a no-op. Calling it twice does nothing.
+   * `ack()` (or `ack(null)`, so it can be a store callback): stored, acknowledge it (QoS 1
+   * PUBACK goes out now, in receive order). `ack(err)`: not stored; no PUBACK, the
+   * connection is dropped so the sender redelivers. QoS 0: a no-op. Calling it twice does
+   * nothing.
    */
-  ack(err?: Error): void
+  ack(err?: Error | null): void
 }
 
 /**

@@ -62,13 +62,30 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
       const arrived = event.readings.length + event.duplicates + event.deadLetters.length
       if (arrived > 0) ctx.metrics.readingIn(event.deviceClass ?? 'unknown', arrived)
       if (event.duplicates > 0) ctx.metrics.duplicates(event.duplicates)
-      const fwd = forward.has('readings')
-      for (const r of event.readings) {
-        const rows = fwd ? [upstream.reading(r)] : undefined
-        outbox ||= fwd
-        this.store.write({ kind: 'reading', reading: r, outbox: rows }, done, prompt)
+      // The message's readings and its delivery record: one item, one commit, one callback.
+      // A redelivery without readings still writes an empty item, so it is acknowledged
+      // after the next commit, never before the commit holding the copy that was stored.
+      const readings = event.readings
+      if (readings.length > 0 || event.delivery !== undefined || event.duplicates > 0) {
+        let rows: OutboxEntry[] | undefined
+        if (readings.length > 0 && forward.has('readings')) {
+          rows = readings.map((r) => upstream.reading(r))
+          outbox = true
+        }
+        this.store.write(
+          {
+            kind: 'readings',
+            readings,
+            outbox: rows,
+            delivery: event.delivery,
+            at: event.message.receivedAt,
+          },
+          done,
+          prompt,
+        )
       }
-      for (const d of event.deadLetters) {
+      for (let i = 0; i < event.deadLetters.length; i++) {
+        const d = event.deadLetters[i]!
         ctx.metrics.deadLetter(d.reason)
         ctx.badInput.warn(
           `dead-letter:${d.reason}`,
@@ -80,7 +97,8 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         this.store.write({ kind: 'dead-letter', deadLetter: d, outbox: rows }, done, prompt)
       }
     }
-    for (const a of event.alerts) {
+    for (let i = 0; i < event.alerts.length; i++) {
+      const a = event.alerts[i]!
       const rows: OutboxEntry[] | undefined = forward.has('alerts')
         ? [upstream.alert(a)]
         : undefined
@@ -99,33 +117,11 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
             }
       this.store.write({ kind: 'alert', alert: a, outbox: rows, notifications }, committed)
     }
-    for (const a of event.aggregates) {
+    for (let i = 0; i < event.aggregates.length; i++) {
+      const a = event.aggregates[i]!
       const rows = forward.has('aggregates') ? [upstream.aggregate(gateway, a)] : undefined
       outbox ||= rows !== undefined
       this.store.write({ kind: 'aggregate', aggregate: a, outbox: rows }, done, prompt)
-    }
-    if (event.kind === 'telemetry') {
-      // Last, in the same or a later commit than the message's other rows: once it is
-      // stored, so is the rest, and a redelivery may be acknowledged without storing.
-      if (event.delivery !== undefined) {
-        this.store.write(
-          { kind: 'delivery', delivery: event.delivery, at: event.message.receivedAt },
-          done,
-          prompt,
-        )
-      } else if (event.duplicates > 0 && done !== undefined) {
-        // A redelivery: acknowledged after the next commit, so never before the commit
-        // holding the copy that was stored (commits are in order).
-        this.store.write(
-          {
-            kind: 'delivery',
-            delivery: undefined,
-            at: event.message.receivedAt,
-          },
-          done,
-          prompt,
-        )
-      }
     }
     if (event.kind === 'telemetry' && done === undefined) event.message.ack()
     if (outbox) this.opts.onOutbox?.()
@@ -136,28 +132,36 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
   }
 
   /**
-   * One callback for every row of a message: the message is acknowledged after the last
-   * commit, or failed at the first error. Undefined when the message produced no rows.
+   * One callback for every item of a message: the message is acknowledged after the last
+   * commit, or failed at the first error. Undefined when nobody needs to hear of the commit
+   * (a QoS 0 message with nothing observing: acknowledged at once, a no-op), or when the
+   * message produced no rows.
    */
   private acknowledger(event: TelemetryEvent): DurableCallback | undefined {
+    const message = event.message
+    const observer = this.opts.observer
     let pending =
-      event.readings.length +
+      (event.readings.length > 0 || event.delivery !== undefined || event.duplicates > 0 ? 1 : 0) +
       event.deadLetters.length +
       event.alerts.length +
-      event.aggregates.length +
-      (event.delivery !== undefined || event.duplicates > 0 ? 1 : 0)
+      event.aggregates.length
     if (pending === 0) return undefined
+    if (observer === undefined) {
+      // QoS 0 has nothing to acknowledge: the rows need no callback (nothing kept per row).
+      if (message.qos === 0) return undefined
+      if (pending === 1) return message.ack
+    }
     let failed = false
     return (err) => {
       if (failed) return
       if (err !== null) {
         failed = true
-        event.message.ack(err)
+        message.ack(err)
         return
       }
       if (--pending === 0) {
-        this.opts.observer?.readingsStored(event.readings)
-        event.message.ack()
+        observer?.readingsStored(event.readings)
+        message.ack()
       }
     }
   }

@@ -2,8 +2,10 @@ import type { Log } from '../ops/log.js'
 import type { DurableCallback } from './types.js'
 
 export interface BatchWriterOptions<T> {
-  /** Commit when this many items wait. */
+  /** Commit when this many rows wait... */
   readonly maxRows: number
+  /** Rows an item stands for (default 1): one item may carry a message's readings. */
+  readonly weight?: (item: T) => number
   /** ...or when the oldest waiting item someone waits for (a PUBACK) has waited this long, */
   readonly maxDelayMs: number
   /**
@@ -38,11 +40,6 @@ export interface BatchWriterOptions<T> {
   readonly onGiveUp?: (items: readonly T[]) => void
 }
 
-interface Waiting<T> {
-  readonly item: T
-  readonly cb: DurableCallback | undefined
-}
-
 /**
  * Group commit: writes accumulate and commit together at `maxRows` or `maxDelayMs`
  * (`relaxedDelayMs` while only writes nobody waits for are queued), whichever comes first; each write's callback fires after the COMMIT that made it
@@ -55,7 +52,11 @@ interface Waiting<T> {
  * absorbed by the store's unique keys.
  */
 export class BatchWriter<T> {
-  private waiting: Waiting<T>[] = []
+  /** Items waiting for the next commit, and their callbacks at the same index. */
+  private waiting: T[] = []
+  private callbacks: (DurableCallback | undefined)[] = []
+  /** Rows of the waiting items (their weights). */
+  private waitingRows = 0
   private retry: T[] = []
   private timer: NodeJS.Timeout | undefined
   /** The timer runs at maxDelayMs (not relaxedDelayMs): a later prompt write keeps it. */
@@ -84,8 +85,10 @@ export class BatchWriter<T> {
       if (cb !== undefined) process.nextTick(() => this.call(cb, err))
       return
     }
-    this.waiting.push({ item, cb })
-    if (this.waiting.length >= this.opts.maxRows || (prompt && this.opts.commitWhenIdle))
+    this.waiting.push(item)
+    this.callbacks.push(cb)
+    this.waitingRows += this.opts.weight === undefined ? 1 : this.opts.weight(item)
+    if (this.waitingRows >= this.opts.maxRows || (prompt && this.opts.commitWhenIdle))
       this.scheduleImmediate()
     else if (this.timer === undefined || (prompt && !this.timerPrompt)) {
       // a prompt write cuts a relaxed wait short; its own delay never ends later than that
@@ -100,7 +103,10 @@ export class BatchWriter<T> {
   flush(): void {
     this.clearSchedule()
     const batch = this.waiting
+    const callbacks = this.callbacks
     this.waiting = []
+    this.callbacks = []
+    this.waitingRows = 0
     const retried = this.retry
     this.retry = []
     if (batch.length === 0 && retried.length === 0) {
@@ -108,22 +114,22 @@ export class BatchWriter<T> {
       this.recovered()
       return
     }
-    const items = [...retried, ...batch.map((w) => w.item)]
+    const items = retried.length === 0 ? batch : [...retried, ...batch]
     const err = this.tryCommit(items)
     if (err === undefined) {
       this.recovered()
-      for (const w of batch) if (w.cb !== undefined) this.call(w.cb, null)
+      for (const cb of callbacks) if (cb !== undefined) this.call(cb, null)
       return
     }
     if (this.opts.isEnvironmentError(err)) {
       this.failed(err, items)
-      for (const w of batch) if (w.cb !== undefined) this.call(w.cb, this.failure ?? null)
+      for (const cb of callbacks) if (cb !== undefined) this.call(cb, this.failure ?? null)
       return
     }
     // An item the database refuses (a bug upstream): commit the others one by one.
     this.counters.failedBatches++
     for (const item of retried) this.commitAlone(item, undefined)
-    for (const w of batch) this.commitAlone(w.item, w.cb)
+    for (let i = 0; i < batch.length; i++) this.commitAlone(batch[i] as T, callbacks[i])
   }
 
   /** Flushes and stops; later writes throw. Returns how many kept rows could not be stored. */

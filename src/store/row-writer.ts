@@ -1,20 +1,20 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import { MultiRowInsert } from './multi-row-insert.js'
 import { type DropTally, emptyTally, type Outbox } from './outbox.js'
-import type { StoreItem } from './types.js'
+import type { SeriesIndex, SeriesState } from './series-index.js'
+import type { OutboxEntry, RowKind, StoreItem } from './types.js'
 
 /** What one committed batch did, applied to the stats only after COMMIT. */
 export interface BatchOutcome {
-  readonly inserted: Record<StoreItem['kind'], number>
+  readonly inserted: Record<RowKind, number>
   duplicates: number
   outboxRows: number
   readonly drops: DropTally
 }
 
-type Kind = StoreItem['kind']
-
 function emptyOutcome(): BatchOutcome {
-  const inserted: Record<Kind, number> = {
+  const inserted: Record<RowKind, number> = {
     reading: 0,
     aggregate: 0,
     alert: 0,
@@ -26,21 +26,27 @@ function emptyOutcome(): BatchOutcome {
 
 /**
  * The SQL of one batch: every item of a group commit in one transaction. Device and
- * metric names map to `series` ids through a cache that learns new ids only after the
- * transaction commits (a rollback must not leave ids that do not exist).
+ * metric names map to `series` ids through the store's SeriesIndex; an id learnt in a
+ * transaction that rolls back is forgotten again (that row does not exist).
  */
 export class RowWriter {
-  private readonly series = new Map<string, number>()
   private readonly stmts
   private readonly tx: BetterSqlite3.Transaction<
     (items: readonly StoreItem[], now: number, expire: boolean) => BatchOutcome
   >
-  private newSeries = new Map<string, number>()
-  /** Latest (ts, value) per series in the current batch, written once at its end. */
-  private latest = new Map<number, { ts: number; value: number }>()
+  /** Series whose id this transaction created or found: forgotten if it rolls back. */
+  private learnt: SeriesState[] = []
+  /** Series with a reading in this batch: their newest goes to `latest` once, at its end. */
+  private touched: SeriesState[] = []
+  /** Readings without an uplink row, and the `latest` rows: many rows per statement. */
+  private readonly readingRows: MultiRowInsert
+  private readonly latestRows: MultiRowInsert
+  /** Readings queued in `readingRows` since its last flush. */
+  private queuedReadings = 0
 
   constructor(
     db: BetterSqlite3.Database,
+    private readonly index: SeriesIndex,
     private readonly outboxes: readonly Outbox[],
     private readonly deadLetterPayloadMax: number,
   ) {
@@ -53,11 +59,6 @@ export class RowWriter {
       ),
       reading: db.prepare<[number, number, number, number]>(
         'INSERT OR IGNORE INTO readings (ts, series, value, recv_delay) VALUES (?, ?, ?, ?)',
-      ),
-      latest: db.prepare<[number, number, number]>(
-        `INSERT INTO latest (series, ts, value) VALUES (?, ?, ?)
-         ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, value = excluded.value
-         WHERE excluded.ts >= latest.ts`,
       ),
       aggregate: db.prepare<[number, number, number, number, number, number, number, number]>(
         `INSERT OR IGNORE INTO aggregates (window_start, series, window_end, count, min, max, mean, last)
@@ -86,18 +87,18 @@ export class RowWriter {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
     }
-    // Warm the cache with a bounded number of short-named series only: a database may hold
-    // series a hostile client created before ids were bounded (40 KB ids), and start must
-    // never load an unbounded amount of them. Others are looked up on first use.
-    for (const r of db
-      .prepare(`SELECT id, device, metric FROM series WHERE length(device) <= ? LIMIT ?`)
-      .all(WARM_MAX_DEVICE_CHARS, MAX_CACHED_SERIES) as {
-      id: number
-      device: string
-      metric: string
-    }[]) {
-      this.series.set(seriesKey(r.device, r.metric), r.id)
-    }
+    this.readingRows = new MultiRowInsert(
+      db,
+      'INSERT OR IGNORE INTO readings (ts, series, value, recv_delay) VALUES',
+      4,
+    )
+    this.latestRows = new MultiRowInsert(
+      db,
+      'INSERT INTO latest (series, ts, value) VALUES',
+      3,
+      `ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, value = excluded.value
+       WHERE excluded.ts >= latest.ts`,
+    )
     this.tx = db.transaction((items: readonly StoreItem[], now: number, expire: boolean) =>
       this.run(items, now, expire),
     )
@@ -108,65 +109,113 @@ export class RowWriter {
    * `expire` false holds the outboxes' TTL (an untrusted clock).
    */
   commit(items: readonly StoreItem[], now: number, expire = true): BatchOutcome {
-    this.newSeries = new Map()
-    this.latest = new Map()
-    const outcome = this.tx.immediate(items, now, expire)
-    // bounded: past the cap the cache starts over (the UNIQUE index answers lookups)
-    if (this.series.size + this.newSeries.size > MAX_CACHED_SERIES) this.series.clear()
-    for (const [k, id] of this.newSeries) this.series.set(k, id)
-    return outcome
+    this.learnt.length = 0
+    this.touched.length = 0
+    try {
+      return this.tx.immediate(items, now, expire)
+    } catch (err) {
+      this.index.forgetIds(this.learnt)
+      for (const s of this.touched) s.batchTs = Number.NEGATIVE_INFINITY
+      this.readingRows.clear()
+      this.latestRows.clear()
+      this.queuedReadings = 0
+      throw err
+    } finally {
+      this.learnt.length = 0
+      this.touched.length = 0
+    }
   }
 
   private run(items: readonly StoreItem[], now: number, expire: boolean): BatchOutcome {
     const out = emptyOutcome()
     for (const item of items) {
-      const fresh = this.writeOne(item)
-      if (!fresh) {
-        out.duplicates++
-        continue
+      switch (item.kind) {
+        case 'readings':
+          this.writeReadings(item.readings, item.outbox, out, now, expire)
+          if (item.delivery !== undefined) {
+            const d = item.delivery
+            this.stmts.delivery.run(d.source, d.id, d.digest, item.at)
+            out.inserted.delivery++
+          }
+          continue
+        case 'aggregate':
+          if (!this.writeAggregate(item.aggregate)) {
+            out.duplicates++
+            continue
+          }
+          break
+        case 'alert':
+          this.writeAlert(item.alert)
+          if (item.notifications !== undefined) {
+            for (const n of item.notifications) this.stmts.notification.run(n.sink, n.payload, now)
+          }
+          break
+        case 'dead-letter':
+          this.writeDeadLetter(item.deadLetter)
+          break
       }
       out.inserted[item.kind]++
-      if (item.outbox !== undefined && item.outbox.length > 0) {
-        for (const q of this.outboxes)
-          out.outboxRows += q.admit(item.outbox, now, out.drops, expire)
-      }
-      if (item.kind === 'alert' && item.notifications !== undefined) {
-        for (const n of item.notifications) this.stmts.notification.run(n.sink, n.payload, now)
-      }
+      if (item.outbox !== undefined) this.admit(item.outbox, out, now, expire)
     }
-    for (const [series, l] of this.latest) this.stmts.latest.run(series, l.ts, l.value)
+    const inserted = this.readingRows.flush()
+    out.inserted.reading += inserted
+    out.duplicates += this.queuedReadings - inserted
+    this.queuedReadings = 0
+    for (const s of this.touched) {
+      this.latestRows.add(s.id, s.batchTs, s.batchValue)
+      s.batchTs = Number.NEGATIVE_INFINITY
+    }
+    this.latestRows.flush()
     return out
   }
 
-  /** False when the row was already stored (a redelivery): its outbox entries are skipped too. */
-  private writeOne(item: StoreItem): boolean {
-    switch (item.kind) {
-      case 'reading':
-        return this.writeReading(item.reading)
-      case 'aggregate':
-        return this.writeAggregate(item.aggregate)
-      case 'alert':
-        this.writeAlert(item.alert)
-        return true
-      case 'dead-letter':
-        this.writeDeadLetter(item.deadLetter)
-        return true
-      case 'delivery': {
-        const d = item.delivery
-        if (d !== undefined) this.stmts.delivery.run(d.source, d.id, d.digest, item.at)
-        return true
-      }
-    }
+  private admit(
+    entries: readonly OutboxEntry[],
+    out: BatchOutcome,
+    now: number,
+    expire: boolean,
+  ): void {
+    if (entries.length === 0) return
+    for (const q of this.outboxes) out.outboxRows += q.admit(entries, now, out.drops, expire)
   }
 
-  private writeReading(r: Reading): boolean {
-    const id = this.seriesId(r.device, r.metric)
-    const fresh = this.stmts.reading.run(r.ts, id, r.value, r.receivedAt - r.ts).changes === 1
-    const seen = this.latest.get(id)
-    if (fresh && (seen === undefined || r.ts >= seen.ts)) {
-      this.latest.set(id, { ts: r.ts, value: r.value })
+  /**
+   * A reading already stored (a redelivery) is counted as a duplicate, and its outbox
+   * entry is skipped too: readings with an uplink row are inserted one by one to know
+   * which; the others go many to a statement, which only says how many were new.
+   */
+  private writeReadings(
+    readings: readonly Reading[],
+    outbox: readonly OutboxEntry[] | undefined,
+    out: BatchOutcome,
+    now: number,
+    expire: boolean,
+  ): void {
+    let forward: OutboxEntry[] | undefined
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i] as Reading
+      const s = this.index.state(r.device, r.metric)
+      const id = s.id ?? this.learnId(s)
+      const entry = outbox?.[i]
+      if (entry === undefined) {
+        this.readingRows.add(r.ts, id, r.value, r.receivedAt - r.ts)
+        this.queuedReadings++
+      } else if (this.stmts.reading.run(r.ts, id, r.value, r.receivedAt - r.ts).changes === 1) {
+        out.inserted.reading++
+        forward ??= []
+        forward.push(entry)
+      } else {
+        out.duplicates++
+        continue
+      }
+      // A row that turns out to be stored already is the same reading: `latest` may take it.
+      if (s.batchTs === Number.NEGATIVE_INFINITY) this.touched.push(s)
+      if (r.ts >= s.batchTs) {
+        s.batchTs = r.ts
+        s.batchValue = r.value
+      }
     }
-    return fresh
+    if (forward !== undefined) this.admit(forward, out, now, expire)
   }
 
   private writeAggregate(a: Aggregate): boolean {
@@ -218,29 +267,19 @@ export class RowWriter {
     this.stmts.deadLetter.run(d.receivedAt, d.topic, payload, d.reason, d.detail, d.device ?? null)
   }
 
-  /** The series' id if it exists (committed or in this batch); no insert. */
-  knownSeries(device: string, metric: string): number | undefined {
-    const key = seriesKey(device, metric)
-    return this.series.get(key) ?? this.newSeries.get(key)
+  private seriesId(device: string, metric: string): number {
+    const s = this.index.state(device, metric)
+    return s.id ?? this.learnId(s)
   }
 
-  private seriesId(device: string, metric: string): number {
-    const key = seriesKey(device, metric)
-    const known = this.series.get(key) ?? this.newSeries.get(key)
-    if (known !== undefined) return known
+  /** Finds or inserts the series row inside this transaction. */
+  private learnId(s: SeriesState): number {
     const row =
-      this.stmts.findSeries.get(device, metric) ?? this.stmts.insertSeries.get(device, metric)
+      this.stmts.findSeries.get(s.device, s.metric) ??
+      this.stmts.insertSeries.get(s.device, s.metric)
     if (row === undefined) throw new Error('INSERT ... RETURNING gave no row')
-    this.newSeries.set(key, row.id)
+    s.id = row.id
+    this.learnt.push(s)
     return row.id
   }
-}
-
-/** Series ids kept in memory at most. */
-const MAX_CACHED_SERIES = 10_000
-/** Series of longer device names are not preloaded (the parser refuses ids over 64). */
-const WARM_MAX_DEVICE_CHARS = 256
-
-function seriesKey(device: string, metric: string): string {
-  return `${device}\u0000${metric}`
 }

@@ -8,11 +8,13 @@ import { DEFAULT_OUTBOX, emptyTally, Outbox, type OutboxOptions } from './outbox
 import { StoreQueries } from './queries.js'
 import { Retention, type RetentionResult } from './retention.js'
 import { type BatchOutcome, RowWriter } from './row-writer.js'
+import { SeriesIndex } from './series-index.js'
 import type {
   DropReason,
   Durability,
   DurableCallback,
   OutboxStats,
+  RowKind,
   StoreHealth,
   StoreItem,
   WriterStats,
@@ -61,7 +63,7 @@ export interface StoreOptions {
 
 export interface CommitReport {
   /** Rows inserted by kind (better-sqlite3's `changes`), duplicates not included. */
-  readonly inserted: Readonly<Record<StoreItem['kind'], number>>
+  readonly inserted: Readonly<Record<RowKind, number>>
   /** Rows the database already held under the same key, ignored. */
   readonly duplicates: number
   readonly seconds: number
@@ -93,22 +95,17 @@ export class Store {
   private readonly now: () => number
   private readonly clockSane: () => boolean
   private readonly logger: Log | undefined
-  private readonly written: Record<StoreItem['kind'], number> = {
+  private readonly written: Record<RowKind, number> = {
     reading: 0,
     aggregate: 0,
     alert: 0,
     delivery: 0,
     'dead-letter': 0,
   }
-  /** Readings and deliveries written but not committed yet (for the identity checks). */
-  private readonly pendingReadings = new Map<string, number>()
+  /** Per series: id, newest ts, readings written but not committed (the identity checks). */
+  private readonly series: SeriesIndex
+  /** Deliveries written but not committed yet. */
   private readonly pendingDeliveries = new Map<string, { digest: string; n: number }>()
-  /**
-   * Newest committed ts per series id (from `latest`, then each commit): a reading newer
-   * than it cannot be a copy of a stored one, so `hasReading` answers without a SELECT.
-   * Loaded on first use.
-   */
-  private newestStored: Map<number, number> | undefined
   private lookups:
     | {
         reading: BetterSqlite3.Statement<[number, number, number], unknown>
@@ -144,7 +141,13 @@ export class Store {
         return [q.id, q] as const
       }),
     )
-    this.rows = new RowWriter(db, [...this.outboxes.values()], opts.deadLetterPayloadMax ?? 4096)
+    this.series = new SeriesIndex(db)
+    this.rows = new RowWriter(
+      db,
+      this.series,
+      [...this.outboxes.values()],
+      opts.deadLetterPayloadMax ?? 4096,
+    )
     this.retention = new Retention(db, opts.file, {
       ...(opts.maxAgeMs === undefined ? {} : { maxAgeMs: opts.maxAgeMs }),
       ...(opts.maxSizeBytes === undefined ? {} : { maxSizeBytes: opts.maxSizeBytes }),
@@ -157,10 +160,10 @@ export class Store {
       commitWhenIdle: opts.batchCommitWhenIdle ?? false,
       maxRetryItems: opts.maxRetryRows ?? 10_000,
       retryDelayMs: opts.retryDelayMs ?? 1000,
+      weight: (item) => (item.kind === 'readings' ? item.readings.length || 1 : 1),
       commit: (items) => {
         const started = performance.now()
         const outcome = this.rows.commit(items, this.now(), this.clockSane())
-        this.noteCommitted(items)
         this.settle(items)
         this.applyOutcome(outcome, (performance.now() - started) / 1000)
       },
@@ -189,39 +192,13 @@ export class Store {
 
   /** True when this exact reading (device, metric, ts, value) is stored or being stored. */
   hasReading(r: Reading): boolean {
-    if (this.pendingReadings.has(readingKey(r))) return true
-    const series = this.rows.knownSeries(r.device, r.metric)
-    if (series === undefined) return false
-    // The common case, a reading newer than everything stored for its series: no query
-    // (it was one SELECT per value on the hot path; issue 11).
-    const newest = this.newest().get(series)
-    if (newest !== undefined && r.ts > newest) return false
-    return this.statements().reading.get(r.ts, series, r.value) !== undefined
-  }
-
-  private newest(): Map<number, number> {
-    if (this.newestStored === undefined) {
-      const rows = this.database.prepare('SELECT series, ts FROM latest').all() as {
-        series: number
-        ts: number
-      }[]
-      this.newestStored = new Map(rows.map((row) => [row.series, row.ts]))
-    }
-    return this.newestStored
-  }
-
-  /** After COMMIT: the committed readings are the newest of their series if newer. */
-  private noteCommitted(items: readonly StoreItem[]): void {
-    const newest = this.newestStored
-    if (newest === undefined) return // loaded from `latest` when first needed
-    for (const item of items) {
-      if (item.kind !== 'reading') continue
-      const r = item.reading
-      const series = this.rows.knownSeries(r.device, r.metric)
-      if (series === undefined) continue
-      const known = newest.get(series)
-      if (known === undefined || r.ts > known) newest.set(series, r.ts)
-    }
+    const s = this.series.state(r.device, r.metric)
+    // The common case, a reading newer than everything written for its series: no query
+    // and no key string (it was one SELECT per value on the hot path; issue 11).
+    if (r.ts > s.newest) return false
+    if (s.isPending(r.ts, r.value)) return true
+    if (s.id === undefined) return false
+    return this.statements().reading.get(r.ts, s.id, r.value) !== undefined
   }
 
   /** The digest stored (or being stored) for a delivery, undefined when unknown. */
@@ -245,32 +222,30 @@ export class Store {
   }
 
   private pend(item: StoreItem): void {
-    if (item.kind === 'reading') {
-      const k = readingKey(item.reading)
-      this.pendingReadings.set(k, (this.pendingReadings.get(k) ?? 0) + 1)
-    } else if (item.kind === 'delivery' && item.delivery !== undefined) {
-      const k = `${item.delivery.source}\u0000${item.delivery.id}`
+    if (item.kind !== 'readings') return
+    for (const r of item.readings) this.series.state(r.device, r.metric).pend(r.ts, r.value)
+    const d = item.delivery
+    if (d !== undefined) {
+      const k = `${d.source}\u0000${d.id}`
       const p = this.pendingDeliveries.get(k)
-      this.pendingDeliveries.set(k, { digest: item.delivery.digest, n: (p?.n ?? 0) + 1 })
+      this.pendingDeliveries.set(k, { digest: d.digest, n: (p?.n ?? 0) + 1 })
     }
   }
 
   /** Committed or given up: the database (or nobody) knows these items now. */
   private settle(items: readonly StoreItem[]): void {
     for (const item of items) {
-      if (item.kind === 'reading') {
-        const k = readingKey(item.reading)
-        const n = (this.pendingReadings.get(k) ?? 1) - 1
-        if (n > 0) this.pendingReadings.set(k, n)
-        else this.pendingReadings.delete(k)
-      } else if (item.kind === 'delivery' && item.delivery !== undefined) {
-        const k = `${item.delivery.source}\u0000${item.delivery.id}`
-        const p = this.pendingDeliveries.get(k)
-        if (p === undefined) continue
-        if (p.n > 1) p.n--
-        else this.pendingDeliveries.delete(k)
-      }
+      if (item.kind !== 'readings') continue
+      for (const r of item.readings) this.series.state(r.device, r.metric).settle(r.ts, r.value)
+      const d = item.delivery
+      if (d === undefined) continue
+      const k = `${d.source}\u0000${d.id}`
+      const p = this.pendingDeliveries.get(k)
+      if (p === undefined) continue
+      if (p.n > 1) p.n--
+      else this.pendingDeliveries.delete(k)
     }
+    this.series.trim()
   }
 
   /** Commits everything pending now; returns after COMMIT. */
@@ -411,7 +386,7 @@ export class Store {
 
   private applyOutcome(o: BatchOutcome, seconds: number): void {
     this.onCommit?.({ inserted: o.inserted, duplicates: o.duplicates, seconds })
-    for (const k of Object.keys(o.inserted) as StoreItem['kind'][]) {
+    for (const k of Object.keys(o.inserted) as RowKind[]) {
       this.written[k] += o.inserted[k]
     }
     this.duplicates += o.duplicates
@@ -449,8 +424,4 @@ export class Store {
 
 export function openStore(opts: StoreOptions): Store {
   return new Store(opts)
-}
-
-function readingKey(r: Reading): string {
-  return `${r.device}\u0000${r.metric}\u0000${r.ts}\u0000${r.value}`
 }

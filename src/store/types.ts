@@ -17,12 +17,25 @@ export interface NotificationEntry {
   readonly payload: string
 }
 
-/** One thing to make durable. `outbox` entries commit or roll back with it. */
+/**
+ * One thing to make durable. `outbox` entries commit or roll back with it.
+ *
+ * A sensor message's readings travel as ONE `readings` item with its delivery record, so
+ * the writer queues, commits and acknowledges once per message, not once per value.
+ */
 export type StoreItem =
   | {
-      readonly kind: 'reading'
-      readonly reading: Reading
-      readonly outbox?: readonly OutboxEntry[]
+      readonly kind: 'readings'
+      readonly readings: readonly Reading[]
+      /** The uplink row of each reading, by index; absent when readings are not forwarded. */
+      readonly outbox?: readonly OutboxEntry[] | undefined
+      /**
+       * Written after the readings: their redelivery is recognised from it. Absent with no
+       * readings, the item only orders an acknowledgement after a commit (a redelivery).
+       */
+      readonly delivery?: Delivery | undefined
+      /** When the message was received (the delivery's `at`). */
+      readonly at: number
     }
   | {
       readonly kind: 'aggregate'
@@ -36,18 +49,13 @@ export type StoreItem =
       readonly notifications?: readonly NotificationEntry[]
     }
   | {
-      /** Written after a message's other rows: their redelivery is recognised from it. */
-      readonly kind: 'delivery'
-      /** Undefined: nothing to write, the item only orders an acknowledgement after a commit. */
-      readonly delivery: Delivery | undefined
-      readonly at: number
-      readonly outbox?: undefined
-    }
-  | {
       readonly kind: 'dead-letter'
       readonly deadLetter: DeadLetter
       readonly outbox?: readonly OutboxEntry[]
     }
+
+/** The rows a commit inserts, by table: what the stats and metrics count. */
+export type RowKind = 'reading' | 'aggregate' | 'alert' | 'delivery' | 'dead-letter'
 
 /** Called once per write, after the COMMIT that made it durable returned, or with the error. */
 export type DurableCallback = (err: Error | null) => void
@@ -67,7 +75,7 @@ export interface OutboxStats {
 
 export interface WriterStats {
   /** Rows inserted by kind (duplicates not included). */
-  readonly rowsWritten: Readonly<Record<StoreItem['kind'], number>>
+  readonly rowsWritten: Readonly<Record<RowKind, number>>
   readonly outboxRowsWritten: number
   /** Readings (or aggregates) already stored under the same key, ignored. */
   readonly duplicates: number

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { OutboxEntry } from '../../src/store/index.js'
-import { deadLetter, reading, T0, tempStore } from './fixtures.js'
+import { deadLetter, reading, readingItem, T0, tempStore } from './fixtures.js'
 
 let cleanups: (() => void)[] = []
 afterEach(() => {
@@ -26,15 +26,15 @@ describe('store while the clock is insane', () => {
     const t = tempStore({ now: () => now, clockSane: () => sane, outbox: { ttlMs: 60_000 } })
     cleanups.push(t.cleanup)
     for (let i = 0; i < 10; i++)
-      t.store.write({ kind: 'reading', reading: reading('d1', T0 + i), outbox: [entry(i)] })
+      t.store.write(readingItem({ reading: reading('d1', T0 + i), outbox: [entry(i)] }))
     t.store.flush()
     now += DAY
     sane = false
-    t.store.write({ kind: 'reading', reading: reading('d1', T0 + 10), outbox: [entry(10)] })
+    t.store.write(readingItem({ reading: reading('d1', T0 + 10), outbox: [entry(10)] }))
     t.store.flush()
     expect(t.store.outboxStats()).toMatchObject({ rows: 11, dropped: { ttl: 0 } })
     sane = true
-    t.store.write({ kind: 'reading', reading: reading('d1', T0 + 11), outbox: [entry(11)] })
+    t.store.write(readingItem({ reading: reading('d1', T0 + 11), outbox: [entry(11)] }))
     t.store.flush()
     // The ten written a day earlier expire; the one written while insane is a day younger.
     expect(t.store.outboxStats()).toMatchObject({ rows: 2, dropped: { ttl: 10 } })
@@ -45,7 +45,7 @@ describe('store while the clock is insane', () => {
     const t = tempStore({ maxAgeMs: DAY, clockSane: () => sane })
     cleanups.push(t.cleanup)
     for (let h = 0; h < 48; h++) {
-      t.store.write({ kind: 'reading', reading: reading('d1', T0 + h * 3_600_000) })
+      t.store.write(readingItem({ reading: reading('d1', T0 + h * 3_600_000) }))
     }
     t.store.flush()
     const held = await t.store.retain(T0 + 2 * DAY)
@@ -61,7 +61,7 @@ describe('store while the clock is insane', () => {
     const t = tempStore({ maxSizeBytes: cap, maxAgeMs: DAY, clockSane: () => false })
     cleanups.push(t.cleanup)
     for (let i = 0; i < 20_000; i++) {
-      t.store.write({ kind: 'reading', reading: reading(`d${i % 20}`, T0 + i, i / 3) })
+      t.store.write(readingItem({ reading: reading(`d${i % 20}`, T0 + i, i / 3) }))
     }
     t.store.flush()
     const r = await t.store.retain(T0 + 30 * DAY)
@@ -74,10 +74,11 @@ describe('store while the clock is insane', () => {
     cleanups.push(t.cleanup)
     expect(t.store.newestReceivedAt()).toBeUndefined()
     // Sensor time an hour ahead of its receive time: the receive time counts.
-    t.store.write({
-      kind: 'reading',
-      reading: { ...reading('d1', T0 + 3_600_000), receivedAt: T0 },
-    })
+    t.store.write(
+      readingItem({
+        reading: { ...reading('d1', T0 + 3_600_000), receivedAt: T0 },
+      }),
+    )
     t.store.flush()
     expect(t.store.newestReceivedAt()).toBe(T0)
     t.store.write({ kind: 'dead-letter', deadLetter: deadLetter(Buffer.from('x'), T0 + 5000) })

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ERR, isError } from '../../src/errors.js'
 import { openStore, quarantineCorruptFile } from '../../src/store/index.js'
 import { tempDir } from '../helpers/tmp.js'
-import { reading, T0 } from './fixtures.js'
+import { reading, readingItem, T0 } from './fixtures.js'
 
 let cleanup: () => void = () => {}
 afterEach(() => cleanup())
@@ -25,7 +25,7 @@ function populatedFile(): string {
   const file = join(t.dir, 'floxgate.db')
   const store = openStore({ file })
   for (let i = 0; i < 20_000; i++) {
-    store.write({ kind: 'reading', reading: reading(`d${i % 10}`, T0 + i, i / 7) })
+    store.write(readingItem({ reading: reading(`d${i % 10}`, T0 + i, i / 7) }))
   }
   store.close()
   expect(existsSync(`${file}-wal`)).toBe(false)

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest'
 import { silentLog } from '../../src/ops/log.js'
-import { reading, T0, tempStore } from './fixtures.js'
+import { reading, readingItem, T0, tempStore } from './fixtures.js'
 
 /**
  * With the upstream gone for days every batch drops outbox rows: one log line per batch
@@ -19,11 +19,12 @@ it('logs outbox drops at most once per interval, each line carrying the drops si
     for (let batch = 0; batch < 20; batch++) {
       for (let i = 0; i < 50; i++) {
         const n = batch * 50 + i
-        t.store.write({
-          kind: 'reading',
-          reading: reading('d1', T0 + n),
-          outbox: [{ stream: 'readings', topic: 'up/x', payload: `${n}`.padEnd(90, '.') }],
-        })
+        t.store.write(
+          readingItem({
+            reading: reading('d1', T0 + n),
+            outbox: [{ stream: 'readings', topic: 'up/x', payload: `${n}`.padEnd(90, '.') }],
+          }),
+        )
       }
       t.store.flush()
     }

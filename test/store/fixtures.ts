@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { DeadLetter, Reading } from '../../src/gateway/reading.js'
 import { openStore, type Store, type StoreOptions } from '../../src/store/index.js'
+import type { OutboxEntry, StoreItem } from '../../src/store/types.js'
 import { tempDir } from '../helpers/tmp.js'
 
 export const T0 = 1_764_000_000_000
@@ -52,4 +53,12 @@ export function writeAndWait(
   item: Parameters<Store['write']>[0],
 ): Promise<Error | null> {
   return new Promise((resolve) => store.write(item, resolve))
+}
+
+/** One reading as the store's write unit (a message's `readings` item), with its uplink row. */
+export function readingItem(o: {
+  reading: Reading
+  outbox?: readonly [OutboxEntry] | undefined
+}): StoreItem {
+  return { kind: 'readings', readings: [o.reading], outbox: o.outbox, at: o.reading.receivedAt }
 }

@@ -6,7 +6,7 @@ import { ERR, isError } from '../../src/errors.js'
 import { openStore, type Store } from '../../src/store/index.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
-import { reading, T0, tempStore, writeAndWait } from './fixtures.js'
+import { reading, readingItem, T0, tempStore, writeAndWait } from './fixtures.js'
 
 let cleanups: (() => void)[] = []
 afterEach(() => {
@@ -19,10 +19,12 @@ async function writeUntilRefused(store: Store, from: number): Promise<{ err: Err
   for (let i = 0; i < 200_000; i += 500) {
     const results = await Promise.all(
       Array.from({ length: 500 }, (_, k) =>
-        writeAndWait(store, {
-          kind: 'reading',
-          reading: reading(`d${k % 20}`, T0 + from + i + k, k),
-        }),
+        writeAndWait(
+          store,
+          readingItem({
+            reading: reading(`d${k % 20}`, T0 + from + i + k, k),
+          }),
+        ),
       ),
     )
     const err = results.find((r) => r !== null)
@@ -43,10 +45,12 @@ describe('full disk', () => {
     const health = t.store.health()
     expect(health.ok).toBe(false)
     // While unhealthy, a new write is refused at once (not acknowledged) but kept for retry.
-    const refused = await writeAndWait(t.store, {
-      kind: 'reading',
-      reading: reading('late', T0 - 1),
-    })
+    const refused = await writeAndWait(
+      t.store,
+      readingItem({
+        reading: reading('late', T0 - 1),
+      }),
+    )
     expect(isError(refused, ERR.STORE_FULL)).toBe(true)
     const before = t.store.counts().readings
     expect(t.store.stats().retrying).toBeGreaterThan(0)
@@ -58,9 +62,7 @@ describe('full disk', () => {
     const latest = t.store.latestReadings().find((r) => r.device === 'late')
     expect(latest?.ts).toBe(T0 - 1)
     expect(t.store.counts().readings).toBeGreaterThan(before)
-    expect(
-      await writeAndWait(t.store, { kind: 'reading', reading: reading('d1', T0 - 5) }),
-    ).toBeNull()
+    expect(await writeAndWait(t.store, readingItem({ reading: reading('d1', T0 - 5) }))).toBeNull()
   })
 
   it('bounds the rows kept in memory while the disk is full and counts the rest', async () => {
@@ -71,7 +73,7 @@ describe('full disk', () => {
     await writeUntilRefused(t.store, 0)
     const errors = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        writeAndWait(t.store, { kind: 'reading', reading: reading('x', T0 + 10_000_000 + i) }),
+        writeAndWait(t.store, readingItem({ reading: reading('x', T0 + 10_000_000 + i) })),
       ),
     )
     expect(errors.every((e) => e !== null)).toBe(true)
@@ -122,9 +124,7 @@ describe('full disk', () => {
       expect(store.health().ok).toBe(false)
       rmSync(filler)
       await waitFor(() => store.health().ok, { what: 'store healthy after space returned' })
-      expect(
-        await writeAndWait(store, { kind: 'reading', reading: reading('after', T0) }),
-      ).toBeNull()
+      expect(await writeAndWait(store, readingItem({ reading: reading('after', T0) }))).toBeNull()
       expect(store.latestReadings().some((r) => r.device === 'after')).toBe(true)
     },
   )

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import { reading, T0, tempStore, writeAndWait } from './fixtures.js'
+import { reading, readingItem, T0, tempStore, writeAndWait } from './fixtures.js'
 
 let cleanups: (() => void)[] = []
 afterEach(() => {
@@ -20,7 +20,7 @@ describe('group commit', () => {
       { length: 50 },
       (_, i) =>
         new Promise<void>((resolve, reject) =>
-          t.store.write({ kind: 'reading', reading: reading('d1', T0 + i) }, (err) => {
+          t.store.write(readingItem({ reading: reading('d1', T0 + i) }), (err) => {
             if (err) reject(err)
             seenAtCallback.push((count.get() as { n: number }).n)
             resolve()
@@ -40,7 +40,7 @@ describe('group commit', () => {
     cleanups.push(t.cleanup)
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        writeAndWait(t.store, { kind: 'reading', reading: reading('d1', T0 + i) }),
+        writeAndWait(t.store, readingItem({ reading: reading('d1', T0 + i) })),
       ),
     )
     expect(results.every((r) => r === null)).toBe(true)
@@ -50,7 +50,7 @@ describe('group commit', () => {
   it('commits a lone write after maxDelayMs', async () => {
     const t = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 30 })
     cleanups.push(t.cleanup)
-    expect(await writeAndWait(t.store, { kind: 'reading', reading: reading('d1', T0) })).toBeNull()
+    expect(await writeAndWait(t.store, readingItem({ reading: reading('d1', T0) }))).toBeNull()
     expect(t.store.counts().readings).toBe(1)
   })
 
@@ -58,17 +58,17 @@ describe('group commit', () => {
     const t = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 30, batchRelaxedDelayMs: 600_000 })
     cleanups.push(t.cleanup)
     const relaxed = new Promise<Error | null>((resolve) =>
-      t.store.write({ kind: 'reading', reading: reading('d1', T0) }, resolve, false),
+      t.store.write(readingItem({ reading: reading('d1', T0) }), resolve, false),
     )
     // Not committed by the 30 ms timer: an uncommitted relaxed write is still pending
     // after a commit of another store with the same delay would have happened.
     const other = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 30 })
     cleanups.push(other.cleanup)
-    await writeAndWait(other.store, { kind: 'reading', reading: reading('d2', T0) })
-    await writeAndWait(other.store, { kind: 'reading', reading: reading('d2', T0 + 1) })
+    await writeAndWait(other.store, readingItem({ reading: reading('d2', T0) }))
+    await writeAndWait(other.store, readingItem({ reading: reading('d2', T0 + 1) }))
     expect(t.store.stats().batches).toBe(0)
     // A QoS 1 reading arrives: both commit within its 30 ms, in one batch.
-    const prompt = writeAndWait(t.store, { kind: 'reading', reading: reading('d1', T0 + 1) })
+    const prompt = writeAndWait(t.store, readingItem({ reading: reading('d1', T0 + 1) }))
     expect(await Promise.all([relaxed, prompt])).toEqual([null, null])
     expect(t.store.stats().batches).toBe(1)
     expect(t.store.counts().readings).toBe(2)
@@ -78,11 +78,11 @@ describe('group commit', () => {
     const t = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 60_000 })
     const calls: (Error | null)[] = []
     for (let i = 0; i < 7; i++) {
-      t.store.write({ kind: 'reading', reading: reading('d1', T0 + i) }, (e) => calls.push(e))
+      t.store.write(readingItem({ reading: reading('d1', T0 + i) }), (e) => calls.push(e))
     }
     t.store.flush()
     expect(calls).toEqual(Array(7).fill(null))
-    t.store.write({ kind: 'reading', reading: reading('d1', T0 + 100) }, (e) => calls.push(e))
+    t.store.write(readingItem({ reading: reading('d1', T0 + 100) }), (e) => calls.push(e))
     t.cleanup()
     expect(calls).toHaveLength(8)
   })
@@ -90,12 +90,12 @@ describe('group commit', () => {
   it('stores a redelivered reading once and counts the duplicate, without its outbox row; another value at the same ts is kept', () => {
     const t = tempStore()
     cleanups.push(t.cleanup)
-    const outbox = [{ stream: 'readings', topic: 'up/d1', payload: '{"t":21.5}' }]
-    t.store.write({ kind: 'reading', reading: reading('d1', T0), outbox })
-    t.store.write({ kind: 'reading', reading: reading('d1', T0), outbox })
+    const outbox = [{ stream: 'readings', topic: 'up/d1', payload: '{"t":21.5}' }] as const
+    t.store.write(readingItem({ reading: reading('d1', T0), outbox }))
+    t.store.write(readingItem({ reading: reading('d1', T0), outbox }))
     t.store.flush()
-    t.store.write({ kind: 'reading', reading: reading('d1', T0, 99), outbox })
-    t.store.write({ kind: 'reading', reading: reading('d1', T0, 21.5, 'humidity'), outbox })
+    t.store.write(readingItem({ reading: reading('d1', T0, 99), outbox }))
+    t.store.write(readingItem({ reading: reading('d1', T0, 21.5, 'humidity'), outbox }))
     t.store.flush()
     expect(t.store.counts().readings).toBe(3)
     expect(t.store.stats().duplicates).toBe(1)
@@ -112,11 +112,11 @@ describe('group commit', () => {
     const t = tempStore()
     cleanups.push(t.cleanup)
     const calls: (Error | null)[] = []
-    t.store.write({ kind: 'reading', reading: reading('d1', T0) }, (e) => calls.push(e))
+    t.store.write(readingItem({ reading: reading('d1', T0) }), (e) => calls.push(e))
     // A missing device binds as NULL: series.device NOT NULL refuses it (a bug upstream).
     const bad = { ...reading('d1', T0 + 1), device: undefined as unknown as string }
-    t.store.write({ kind: 'reading', reading: bad }, (e) => calls.push(e))
-    t.store.write({ kind: 'reading', reading: reading('d1', T0 + 2) }, (e) => calls.push(e))
+    t.store.write(readingItem({ reading: bad }), (e) => calls.push(e))
+    t.store.write(readingItem({ reading: reading('d1', T0 + 2) }), (e) => calls.push(e))
     t.store.flush()
     expect(calls[0]).toBeNull()
     expect(calls[1]).toBeInstanceOf(Error)

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Metric } from '../../src/gateway/reading.js'
 import { openStore } from '../../src/store/index.js'
+import { readingItem } from './fixtures.js'
 
 function io(): { writeBytes: number; wchar: number } {
   const text = readFileSync('/proc/self/io', 'utf8')
@@ -35,13 +36,9 @@ function run(durability: 'normal' | 'full', withOutbox: boolean): void {
       const ts = t0 + Math.floor(n / 200) * 1000
       const value = Math.round((metric === 'temperature' ? 21 : 45) * 10 + Math.random() * 50) / 10
       const payload = JSON.stringify({ device, metric, value, ts })
-      store.write({
-        kind: 'reading',
-        reading: { device, metric, value, ts, receivedAt: ts + 7, tsFromReceive: false },
-        ...(withOutbox
-          ? { outbox: [{ stream: 'readings', topic: `up/${device}/${metric}`, payload }] }
-          : {}),
-      })
+      const reading = { device, metric, value, ts, receivedAt: ts + 7, tsFromReceive: false }
+      const outbox = [{ stream: 'readings', topic: `up/${device}/${metric}`, payload }] as const
+      store.write(readingItem({ reading, outbox: withOutbox ? outbox : undefined }))
     }
     store.flush()
   }

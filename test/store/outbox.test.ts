@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type OutboxEntry, openStore } from '../../src/store/index.js'
-import { reading, T0, tempStore } from './fixtures.js'
+import { reading, readingItem, T0, tempStore } from './fixtures.js'
 
 let cleanups: (() => void)[] = []
 afterEach(() => {
@@ -19,7 +19,7 @@ function entry(i: number): OutboxEntry {
 
 function writeMany(store: ReturnType<typeof tempStore>['store'], from: number, n: number) {
   for (let i = from; i < from + n; i++) {
-    store.write({ kind: 'reading', reading: reading('d1', T0 + i), outbox: [entry(i)] })
+    store.write(readingItem({ reading: reading('d1', T0 + i), outbox: [entry(i)] }))
   }
   store.flush()
 }
@@ -121,13 +121,13 @@ describe('outbox cap', () => {
     const pages = t.store.database.pragma('page_count', { simple: true }) as number
     t.store.database.pragma(`max_page_count = ${pages}`)
     // The first item drops the oldest outbox rows; the readings after it need new pages.
-    t.store.write({
-      kind: 'reading',
-      reading: reading('d2', T0),
-      outbox: [{ stream: 'readings', topic: 't', payload: 'x'.repeat(900) }],
-    })
-    for (let i = 1; i < 5_000; i++)
-      t.store.write({ kind: 'reading', reading: reading('d2', T0 + i) })
+    t.store.write(
+      readingItem({
+        reading: reading('d2', T0),
+        outbox: [{ stream: 'readings', topic: 't', payload: 'x'.repeat(900) }],
+      }),
+    )
+    for (let i = 1; i < 5_000; i++) t.store.write(readingItem({ reading: reading('d2', T0 + i) }))
     t.store.flush()
     expect(t.store.health().ok).toBe(false)
     expect(t.store.outboxStats().dropped['drop-oldest']).toBe(0)

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AlertEvent } from '../../src/gateway/reading.js'
 import { openStore } from '../../src/store/index.js'
-import { deadLetter, reading, T0, tempStore } from './fixtures.js'
+import { deadLetter, reading, readingItem, T0, tempStore } from './fixtures.js'
 
 let cleanups: (() => void)[] = []
 afterEach(() => {
@@ -29,11 +29,11 @@ describe('queries', () => {
   it('latest reading per device and metric, also after a restart', () => {
     const t = tempStore()
     cleanups.push(t.cleanup)
-    t.store.write({ kind: 'reading', reading: reading('a', T0 + 2, 2) })
-    t.store.write({ kind: 'reading', reading: reading('a', T0 + 1, 1) })
-    t.store.write({ kind: 'reading', reading: reading('b', T0, 5, 'humidity') })
+    t.store.write(readingItem({ reading: reading('a', T0 + 2, 2) }))
+    t.store.write(readingItem({ reading: reading('a', T0 + 1, 1) }))
+    t.store.write(readingItem({ reading: reading('b', T0, 5, 'humidity') }))
     t.store.flush()
-    t.store.write({ kind: 'reading', reading: reading('a', T0 + 1, 1) })
+    t.store.write(readingItem({ reading: reading('a', T0 + 1, 1) }))
     t.store.flush()
     expect(t.store.latestReadings()).toEqual([
       { device: 'a', metric: 'temperature', ts: T0 + 2, value: 2 },
@@ -76,7 +76,7 @@ describe('queries', () => {
     const t = tempStore()
     cleanups.push(t.cleanup)
     for (let i = 0; i < 1000; i++) {
-      t.store.write({ kind: 'reading', reading: reading(`d${i % 4}`, T0 + i, i) })
+      t.store.write(readingItem({ reading: reading(`d${i % 4}`, T0 + i, i) }))
     }
     t.store.write({
       kind: 'aggregate',
@@ -129,14 +129,14 @@ describe('a read-only store beside the writer', () => {
   it('streams rows the daemon committed while the daemon keeps writing', () => {
     const t = tempStore()
     cleanups.push(t.cleanup)
-    for (let i = 0; i < 100; i++) t.store.write({ kind: 'reading', reading: reading('d1', T0 + i) })
+    for (let i = 0; i < 100; i++) t.store.write(readingItem({ reading: reading('d1', T0 + i) }))
     t.store.flush()
     const reader = openStore({ file: t.file, readonly: true })
     cleanups.unshift(() => reader.close())
     let n = 0
     for (const r of reader.readings(T0, T0 + 1000)) {
       if (n === 0) {
-        t.store.write({ kind: 'reading', reading: reading('d1', T0 + 500) })
+        t.store.write(readingItem({ reading: reading('d1', T0 + 500) }))
         t.store.flush()
       }
       expect(r.device).toBe('d1')

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AlertEvent } from '../../src/gateway/reading.js'
-import { deadLetter, reading, T0, tempStore } from './fixtures.js'
+import { deadLetter, reading, readingItem, T0, tempStore } from './fixtures.js'
 
 let cleanups: (() => void)[] = []
 afterEach(() => {
@@ -40,7 +40,7 @@ describe('retention', () => {
     const s = t.store
     for (let h = 0; h < 48; h++) {
       const ts = T0 + h * HOUR
-      s.write({ kind: 'reading', reading: reading('d1', ts) })
+      s.write(readingItem({ reading: reading('d1', ts) }))
       s.write({
         kind: 'aggregate',
         aggregate: {
@@ -85,7 +85,7 @@ describe('retention', () => {
     const total = 200_000
     for (let i = 0; i < total; i += 500) {
       for (let k = 0; k < 500; k++) {
-        t.store.write({ kind: 'reading', reading: reading(`d${k % 50}`, T0 + i + k, (i + k) / 3) })
+        t.store.write(readingItem({ reading: reading(`d${k % 50}`, T0 + i + k, (i + k) / 3) }))
       }
       t.store.flush()
       if (i % 20_000 === 0) await t.store.retain()
