@@ -70,6 +70,8 @@ export interface EmbeddedBrokerOptions extends AccessOptions {
 /** Per-connection state, kept beside aedes' client object. */
 interface Session {
   readonly username: string | undefined
+  /** `sensor:<client id>`: the MQTT session a QoS 1 message's packet id belongs to. */
+  readonly session: string
   readonly acl: Acl
   readonly bucket: TokenBucket | undefined
   readonly acks: AckSequence
@@ -303,6 +305,7 @@ export class EmbeddedBroker {
     ;(client.conn as unknown as Duplex | undefined)?.once('close', () => this.forget(client))
     const rate = this.opts.rateLimit
     this.sessions.set(client, {
+      session: `sensor:${client.id}`,
       strikes: 0,
       strikesSince: 0,
       username: res.username,
@@ -395,15 +398,10 @@ export class EmbeddedBroker {
       receivedAt: this.opts.receiveTime?.() ?? Date.now(),
       qos,
       clientId: client.id,
-      ...(qos === 0 || packet.messageId === undefined
-        ? {}
-        : {
-            delivery: {
-              session: `sensor:${client.id}`,
-              packetId: packet.messageId,
-              dup: packet.dup === true,
-            },
-          }),
+      delivery:
+        qos === 0 || packet.messageId === undefined
+          ? undefined
+          : { session: s.session, packetId: packet.messageId, dup: packet.dup === true },
       ack: qos === 0 ? NO_ACK : s.acks.add(cb),
     }
     const wait = this.gate.offer(message, s)

@@ -56,8 +56,9 @@ type SendPacket = (
  * `max_queued_messages` (stock 1000). A burst from `mosquitto_pub -l` (about 12,000
  * messages/s here) outruns the gateway (3,000-6,000/s on the shared test machine), so
  * the window is where a burst waits safely: with 1000 a stock Mosquitto dropped 3,000 of
- * a 5,000 burst, with 4096 none. 4096 is the sensor channel's capacity, so the messages
- * held are bounded (a few MB) and none waits outside the channel for long.
+ * a 5,000 burst, with 4096 none. Messages of the window that the sensor channel
+ * (SENSOR_CHANNEL_CAPACITY) has no room for wait unread in the socket: bounded by the
+ * window, and not held in the JS heap.
  */
 export const DEFAULT_RECEIVE_MAXIMUM = 4096
 

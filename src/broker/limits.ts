@@ -30,7 +30,8 @@ export function clipForLog(s: string | undefined, max = LOG_STRING_CHARS): strin
  */
 export function topicProblem(topic: string): string | undefined {
   if (topic.length === 0) return 'the topic is empty'
-  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short topics need no byte count (per PUBLISH).
+  if (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic) > MAX_TOPIC_BYTES) {
     return `the topic is longer than ${MAX_TOPIC_BYTES} bytes`
   }
   if (topic.includes('\u0000')) return 'the topic contains U+0000 (MQTT-1.5.3-2)'

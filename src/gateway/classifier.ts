@@ -6,7 +6,6 @@
 import { DerivedReadings } from './derived-readings.js'
 import type { DeviceDirectory } from './device-directory.js'
 import type { DeadLetter, DeadLetterReason, Reading } from './reading.js'
-import type { ParsedMessage } from './reading-parser.js'
 import { unitLabel } from './units.js'
 
 export interface TimestampLimits {
@@ -33,10 +32,16 @@ export interface Refusal {
 }
 
 export interface ClassifiedMessage {
-  /** Valid, calibrated readings. */
-  readonly readings: Reading[]
+  /** Valid, calibrated readings (the input list itself when all were valid as they were). */
+  readonly readings: readonly Reading[]
   /** The parser's dead letters plus the readings refused here. */
-  readonly deadLetters: DeadLetter[]
+  readonly deadLetters: readonly DeadLetter[]
+}
+
+/** What the parser made of a message (ParsedMessage, or the workflow's event). */
+export interface ParsedReadings {
+  readonly readings: readonly Reading[]
+  readonly deadLetters: readonly DeadLetter[]
 }
 
 export class Classifier {
@@ -97,14 +102,26 @@ export class Classifier {
     return value === reading.value ? reading : { ...reading, value }
   }
 
-  /** Classifies every reading of a parsed message, collecting all dead letters. */
-  classifyMessage(msg: ParsedMessage, topic: string, payload: Buffer): ClassifiedMessage {
-    const readings: Reading[] = []
-    let deadLetters = msg.deadLetters
-    for (const r of msg.readings) {
+  /**
+   * Classifies every reading of a parsed message, collecting all dead letters. Allocates
+   * only when something changes (a refusal, a calibration, a derived metric): this runs
+   * once per sensor message.
+   */
+  classifyMessage(msg: ParsedReadings, topic: string, payload: Buffer): ClassifiedMessage {
+    const input = msg.readings
+    // Stays the input list while every reading passes unchanged.
+    let readings: Reading[] | undefined
+    let deadLetters: DeadLetter[] | undefined
+    for (let i = 0; i < input.length; i++) {
+      const r = input[i] as Reading
       const out = this.classify(r)
+      if (out === r) {
+        readings?.push(r)
+        continue
+      }
+      readings ??= input.slice(0, i)
       if ('reason' in out) {
-        if (deadLetters === msg.deadLetters) deadLetters = [...msg.deadLetters]
+        deadLetters ??= [...msg.deadLetters]
         deadLetters.push({
           topic,
           payload,
@@ -117,19 +134,24 @@ export class Classifier {
         readings.push(out)
       }
     }
-    // Derived metrics come from valid, calibrated values only, after the message's own.
+    return this.#derive(readings ?? input, deadLetters ?? msg.deadLetters)
+  }
+
+  /** Derived metrics come from valid, calibrated values only, after the message's own. */
+  #derive(readings: readonly Reading[], deadLetters: readonly DeadLetter[]): ClassifiedMessage {
     const first = readings[0]
-    if (first !== undefined && this.#devices.derives) {
-      let several = false
-      for (const r of readings) if (r.device !== first.device) several = true
-      const ids = several ? [...new Set(readings.map((r) => r.device))] : [first.device]
-      for (const id of ids) {
-        const entry = this.#devices.resolve(id)
-        if (entry !== undefined && entry.derive.length > 0)
-          readings.push(...this.#derived.add(entry, readings))
-      }
+    if (first === undefined || !this.#devices.derives) return { readings, deadLetters }
+    let several = false
+    for (const r of readings) if (r.device !== first.device) several = true
+    const ids = several ? [...new Set(readings.map((r) => r.device))] : [first.device]
+    let all: Reading[] | undefined
+    for (const id of ids) {
+      const entry = this.#devices.resolve(id)
+      if (entry === undefined || entry.derive.length === 0) continue
+      all ??= [...readings]
+      all.push(...this.#derived.add(entry, all))
     }
-    return { readings, deadLetters }
+    return { readings: all ?? readings, deadLetters }
   }
 }
 

@@ -39,7 +39,7 @@ export interface Arrival {
 }
 
 export interface Admitted {
-  readonly fresh: Reading[]
+  readonly fresh: readonly Reading[]
   /** Readings of this message already stored (a redelivery or a re-send). */
   readonly duplicates: number
   /** To store with the message's rows, so its redelivery is recognised later. */
@@ -55,9 +55,15 @@ export class ReadingIdentity {
 
   constructor(private readonly ledger: IdentityLedger) {}
 
-  admit(arrival: Arrival, readings: Reading[]): Admitted {
+  admit(arrival: Arrival, readings: readonly Reading[]): Admitted {
     if (readings.length === 0) return { fresh: readings, duplicates: 0, delivery: undefined }
-    const withId = readings.find((r) => r.messageId !== undefined)
+    // One pass over the message (this runs per sensor message): which rule applies.
+    let withId: Reading | undefined
+    let fromReceive = false
+    for (const r of readings) {
+      if (withId === undefined && r.messageId !== undefined) withId = r
+      if (r.tsFromReceive) fromReceive = true
+    }
     if (withId !== undefined) {
       const d: Delivery = { source: `device:${withId.device}`, id: withId.messageId!, digest: '' }
       if (this.ledger.deliveryDigest(d.source, d.id) !== undefined) {
@@ -65,7 +71,7 @@ export class ReadingIdentity {
       }
       return { fresh: this.stamp(readings), duplicates: 0, delivery: d }
     }
-    if (readings.some((r) => r.tsFromReceive)) {
+    if (fromReceive) {
       const m = arrival.delivery
       // QoS 0 is never redelivered: nothing to remember.
       if (m === undefined)
@@ -82,12 +88,19 @@ export class ReadingIdentity {
       }
       return { fresh: this.stamp(readings), duplicates: 0, delivery: d }
     }
-    const fresh = readings.filter((r) => !this.ledger.hasReading(r))
+    // Usually none is stored yet: the message's own list goes on, no copy.
+    let fresh: Reading[] | undefined
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i] as Reading
+      if (!this.ledger.hasReading(r)) fresh?.push(r)
+      else fresh ??= readings.slice(0, i)
+    }
+    if (fresh === undefined) return { fresh: readings, duplicates: 0, delivery: undefined }
     return { fresh, duplicates: readings.length - fresh.length, delivery: undefined }
   }
 
   /** Receive-time stamps made unique per series; sensor timestamps are left alone. */
-  private stamp(readings: Reading[]): Reading[] {
+  private stamp(readings: readonly Reading[]): readonly Reading[] {
     return readings.map((r) => {
       if (!r.tsFromReceive) return r
       const key = `${r.device}\u0000${r.metric}`

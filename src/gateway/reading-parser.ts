@@ -73,8 +73,8 @@ export interface ReadingParserOptions {
 export interface ParsedMessage {
   /** Undefined when the topic matched no pattern. */
   readonly device: string | undefined
-  readonly readings: Reading[]
-  readonly deadLetters: DeadLetter[]
+  readonly readings: readonly Reading[]
+  readonly deadLetters: readonly DeadLetter[]
 }
 
 interface FieldPlan {

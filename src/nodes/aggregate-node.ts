@@ -3,7 +3,7 @@ import type { EventDrivenNode } from '../engine/event/event-node.js'
 import type { Aggregate } from '../gateway/reading.js'
 import type { WindowAggregator } from '../gateway/window-aggregator.js'
 import type { GatewayContext } from './context.js'
-import type { GatewayAction, GatewayEvent } from './events.js'
+import { appended, type GatewayAction, type GatewayEvent } from './events.js'
 import { aggregatePayload, aggregateTopic, type OutputTopics } from './output.js'
 
 export interface AggregateOutput {
@@ -41,21 +41,26 @@ export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayConte
   processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
     if (event.kind === 'tick' || !this.output.enabled) return 'default'
     if (this.carried.length > 0) {
-      event.aggregates.push(...this.carried)
+      event.aggregates = appended(event.aggregates, this.carried)
       this.carried = []
     }
     if (event.kind === 'telemetry') {
-      for (const r of event.readings) {
+      let closedNow: Aggregate[] | undefined
+      for (let i = 0; i < event.readings.length; i++) {
+        const r = event.readings[i]!
         const closed = this.aggregator.add(r)
-        if (closed !== undefined) event.aggregates.push(closed)
+        if (closed === undefined) continue
+        closedNow ??= []
+        closedNow.push(closed)
       }
+      if (closedNow !== undefined) event.aggregates = appended(event.aggregates, closedNow)
     } else if (!event.clockHeld) {
-      const due = this.aggregator.closeDue(event.at)
-      if (due.length > 0) event.aggregates.push(...due)
+      event.aggregates = appended(event.aggregates, this.aggregator.closeDue(event.at))
       if (event.forgotten.length > 0) this.aggregator.forget(event.forgotten)
     }
     const { topics, qos } = this.output
-    for (const a of event.aggregates) {
+    for (let i = 0; i < event.aggregates.length; i++) {
+      const a = event.aggregates[i]!
       const topic = aggregateTopic(topics, a)
       this.publisher
         .publish(topic, aggregatePayload(topics.gateway, a), { qos, retain: false })

@@ -30,7 +30,8 @@ export class AlertNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
   processEvent(event: GatewayEvent, ctx: GatewayContext): GatewayAction {
     if (event.kind === 'tick') return 'done'
     const { topics, qos, retain } = this.output
-    for (const a of event.alerts) {
+    for (let i = 0; i < event.alerts.length; i++) {
+      const a = event.alerts[i]!
       const fields = {
         device: a.device,
         metric: a.metric,

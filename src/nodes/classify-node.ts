@@ -3,7 +3,7 @@ import type { AlertRules } from '../gateway/alert-rules.js'
 import type { Classifier } from '../gateway/classifier.js'
 import type { DeviceDirectory } from '../gateway/device-directory.js'
 import type { GatewayContext } from './context.js'
-import type { GatewayAction, GatewayEvent } from './events.js'
+import { appended, type GatewayAction, type GatewayEvent } from './events.js'
 
 export interface ClassifyParts {
   readonly classifier: Classifier
@@ -30,19 +30,16 @@ export class ClassifyNode implements EventDrivenNode<GatewayEvent, GatewayContex
     if (event.kind !== 'telemetry') return 'done'
     const { classifier, rules, devices } = this.parts
     const m = event.message
-    const out = classifier.classifyMessage(
-      { device: event.device, readings: event.readings, deadLetters: event.deadLetters },
-      m.topic,
-      m.payload,
-    )
+    const out = classifier.classifyMessage(event, m.topic, m.payload)
     event.readings = out.readings
     event.deadLetters = out.deadLetters
     const profile = event.device === undefined ? undefined : devices.resolve(event.device)
     event.deviceClass = profile?.profile.id
     if (out.readings.length === 0) return 'invalid'
-    for (const r of out.readings) {
+    for (let i = 0; i < out.readings.length; i++) {
+      const r = out.readings[i]!
       const transitions = rules.evaluate(r)
-      if (transitions.length > 0) event.alerts.push(...transitions)
+      if (transitions.length > 0) event.alerts = appended(event.alerts, transitions)
     }
     return event.alerts.length > 0 ? 'alert' : 'normal'
   }

@@ -1,7 +1,7 @@
 import type { EventDrivenNode } from '../engine/event/event-node.js'
 import type { AlertRules } from '../gateway/alert-rules.js'
 import type { GatewayContext } from './context.js'
-import type { GatewayAction, GatewayEvent, HousekeepingEvent } from './events.js'
+import { type GatewayAction, type GatewayEvent, type HousekeepingEvent, NONE } from './events.js'
 
 /**
  * Turns a timer tick into housekeeping: stale-sensor checks now, and (further down the
@@ -40,9 +40,9 @@ export class HousekeepingNode
         kind: 'housekeeping',
         at: event.at,
         clockHeld: true,
-        alerts: [],
-        forgotten: [],
-        aggregates: [],
+        alerts: NONE,
+        forgotten: NONE,
+        aggregates: NONE,
       }
       return { action: 'normal', event: held }
     }
@@ -69,7 +69,7 @@ export class HousekeepingNode
       clockHeld: false,
       alerts: cleared.length === 0 ? alerts : [...cleared, ...alerts],
       forgotten,
-      aggregates: [],
+      aggregates: NONE,
     }
     return { action: next.alerts.length > 0 ? 'alert' : 'normal', event: next }
   }

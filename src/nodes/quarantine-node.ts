@@ -1,6 +1,6 @@
 import type { EventDrivenNode, NodeFailure } from '../engine/event/event-node.js'
 import type { GatewayContext } from './context.js'
-import type { GatewayAction, GatewayEvent } from './events.js'
+import { appended, type GatewayAction, type GatewayEvent } from './events.js'
 
 /**
  * The `error` route of the processing nodes. A node that throws on a message must not
@@ -23,14 +23,16 @@ export class QuarantineNode
     )
     if (event.kind !== 'telemetry') return 'done'
     const m = event.message
-    event.deadLetters.push({
-      topic: m.topic,
-      payload: m.payload,
-      reason: 'processing-error',
-      detail: `node ${nodeId} failed: ${error}`,
-      device: event.device,
-      receivedAt: m.receivedAt,
-    })
+    event.deadLetters = appended(event.deadLetters, [
+      {
+        topic: m.topic,
+        payload: m.payload,
+        reason: 'processing-error',
+        detail: `node ${nodeId} failed: ${error}`,
+        device: event.device,
+        receivedAt: m.receivedAt,
+      },
+    ])
     return 'default'
   }
 }
