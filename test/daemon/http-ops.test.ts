@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type CliProcess, startDaemon, withDeadline } from './cli-process.js'
-import { connectClient, publishSeries, type TestConfig, writeTestConfig } from './harness.js'
+import { expect, it } from 'vitest'
+import { useDaemon, withDeadline } from './cli-process.js'
+import { connectClient, publishSeries } from './harness.js'
 
-let cfg: TestConfig
-let daemon: CliProcess
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({ log: { level: 'info' }, http: { enabled: true } })
-  daemon = await startDaemon(cfg.file)
-})
-afterAll(async () => {
-  await daemon?.kill()
-  cfg?.cleanup()
-})
+const scene = useDaemon({ http: { enabled: true } })
 
 it('/healthz answers 200 with every check ok, and /metrics counts readings after traffic', async () => {
+  const { cfg, daemon } = scene
   const base = `http://127.0.0.1:${cfg.httpPort}`
   const health = await fetch(`${base}/healthz`)
   expect(health.status).toBe(200)
