@@ -87,6 +87,16 @@ export interface AlertEvent {
   readonly since: number
 }
 
+/**
+ * An alert event as its JSON documents (MQTT, webhooks, the uplinks' outbox) and its SQL
+ * rows carry it: what is absent is null. Writers and readers of those share this shape.
+ */
+export interface AlertRecord extends Omit<AlertEvent, 'metric' | 'value' | 'threshold'> {
+  readonly metric: Metric | null
+  readonly value: number | null
+  readonly threshold: number | null
+}
+
 /** A closed tumbling window of one device and metric. */
 export interface Aggregate {
   readonly device: string

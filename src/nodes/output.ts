@@ -3,7 +3,7 @@
  * alerts, aggregates, readings and dead letters, in one place so both sides agree.
  */
 
-import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import type { Aggregate, AlertEvent, AlertRecord, DeadLetter, Reading } from '../gateway/reading.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import type { OutboxEntry } from '../store/types.js'
 
@@ -31,7 +31,7 @@ export function aggregateTopic(t: OutputTopics, a: Aggregate): string {
 }
 
 export function alertPayload(a: AlertEvent): string {
-  return JSON.stringify({
+  const doc: AlertRecord & { readonly time: string } = {
     gateway: a.gateway,
     device: a.device,
     metric: a.metric ?? null,
@@ -44,7 +44,8 @@ export function alertPayload(a: AlertEvent): string {
     ts: a.ts,
     since: a.since,
     time: new Date(a.ts).toISOString(),
-  })
+  }
+  return JSON.stringify(doc)
 }
 
 export function aggregatePayload(gateway: string, a: Aggregate): string {
