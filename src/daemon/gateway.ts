@@ -151,7 +151,7 @@ export class Gateway {
       )
       const forwarders = await startForwarders(config, store, log, clockSane)
       const notifyLog = new RateLimitedLog(log.child({ part: 'notify' }), NOTIFY_LOG_MS)
-      const notifier = new Notifier(store.database, {
+      const notifier = new Notifier(store, {
         routing: new NotifyRouting(config.notify, config.rules),
         logger: log.child({ part: 'notify' }),
         warn: (kind, fields, msg) => notifyLog.warn(kind, fields, msg),
