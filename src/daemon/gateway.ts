@@ -154,7 +154,7 @@ export class Gateway {
       const notifier = new Notifier(store, {
         routing: new NotifyRouting(config.notify, config.rules),
         logger: log.child({ part: 'notify' }),
-        warn: (kind, fields, msg) => notifyLog.warn(kind, fields, msg),
+        rateLimited: notifyLog,
         metrics: new NotifyMetrics(deps.metrics.registry),
         now: () => sane.now(),
         clockSane,
@@ -263,7 +263,7 @@ export class Gateway {
       gateway: c.gateway.id,
       statusTopic: c.broker.statusTopic,
       logger: this.deps.logger.child({ part: 'homeassistant' }),
-      warn: (kind, fields, msg) => haLog.warn(kind, fields, msg),
+      rateLimited: haLog,
     })
     await this.ha.sync({
       devices: this.parts.devices,

@@ -1,6 +1,7 @@
 import { exponentialBackoff } from '../engine/backoff.js'
 import { delay } from '../engine/delay.js'
 import type { Log } from '../ops/log.js'
+import type { RateLimitedLog } from '../ops/rate-limited-log.js'
 import type { ActiveAlert, NotificationQueue } from '../store/index.js'
 import type { NotifyMetrics } from './notify-metrics.js'
 import type { NotifyRouting, NotifySinkConfig } from './routing.js'
@@ -10,7 +11,7 @@ export interface NotifierOptions {
   readonly routing: NotifyRouting
   readonly logger: Log
   /** Rate-limited warnings (one line per kind per interval, with the suppressed count). */
-  readonly warn: (kind: string, fields: Record<string, unknown>, msg: string) => void
+  readonly rateLimited: RateLimitedLog
   readonly metrics: NotifyMetrics
   /** How often reminders (`repeatMinutes`) are checked and the table polled; default 30 s
    * or half the shortest repeat period. */
@@ -159,7 +160,7 @@ export class Notifier {
         retry.initialSeconds * 1000,
         retry.maxSeconds * 1000,
       )(row.attempts + 1)
-      this.opts.warn(
+      this.opts.rateLimited.warn(
         `notify:${sinkId}:${outcome.reason}`,
         { sink: sinkId, reason: outcome.reason, detail: outcome.detail, retryInMs: wait },
         `could not deliver a notification to sink "${sinkId}" (${outcome.detail}); retrying with backoff, the notification is kept`,
