@@ -97,6 +97,23 @@ export interface AlertRecord extends Omit<AlertEvent, 'metric' | 'value' | 'thre
   readonly threshold: number | null
 }
 
+/** `a` as an AlertRecord, its fields in the order the published document has them. */
+export function alertRecord(a: AlertEvent): AlertRecord {
+  return {
+    gateway: a.gateway,
+    device: a.device,
+    metric: a.metric ?? null,
+    rule: a.rule,
+    kind: a.kind,
+    severity: a.severity,
+    state: a.state,
+    value: a.value ?? null,
+    threshold: a.threshold ?? null,
+    ts: a.ts,
+    since: a.since,
+  }
+}
+
 /** A closed tumbling window of one device and metric. */
 export interface Aggregate {
   readonly device: string
