@@ -135,6 +135,7 @@ export const ERR = {
     'FLX_ERR_MQTT_BAD_URL',
     (setting: string, url: string) =>
       `${setting} "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
+    { exitCode: EXIT.USAGE },
   ),
   MQTT_CA_UNREADABLE: define(
     'FLX_ERR_MQTT_CA_UNREADABLE',
