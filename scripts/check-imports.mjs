@@ -113,7 +113,9 @@ export function findViolations(srcDir) {
     const rule = folder.endsWith('.ts') ? ROOT : RULES[folder]
     if (rule === undefined) {
       // A new folder must say where it sits, or its imports would go unchecked.
-      problems.push(`${relative(process.cwd(), file)}: ${folder}/ has no rule in scripts/check-imports.mjs`)
+      problems.push(
+        `${relative(process.cwd(), file)}: ${folder}/ has no rule in scripts/check-imports.mjs`,
+      )
       continue
     }
     for (const spec of importsOf(readFileSync(file, 'utf8'))) {

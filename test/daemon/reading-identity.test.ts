@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { sampleSum, scrape } from '../helpers/prometheus.js'
-import { rawConnect } from '../helpers/raw-mqtt.js'
+import { rawSession } from '../helpers/raw-mqtt.js'
 import { waitFor } from '../helpers/wait.js'
 import { useDaemon } from './cli-process.js'
 import { connectClient, type RecordingClient, telemetry, waitForReadings } from './harness.js'
@@ -85,7 +85,7 @@ it('two readings with one sensor timestamp and different values are both kept; a
 })
 
 it('a DUP redelivery of a plain number (same session, packet id, payload) is stored once; a reused packet id without DUP is a new reading', async () => {
-  const raw = await rawConnect(scene.cfg.brokerPort, 'dup-sensor')
+  const raw = await rawSession(scene.cfg.brokerPort, 'dup-sensor')
   try {
     const topic = 'sensors/clockless/temperature'
     await raw.publish(topic, '21.5', 7, false)

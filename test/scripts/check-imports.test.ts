@@ -48,8 +48,9 @@ describe('scripts/check-imports.mjs', () => {
       'mqtt/endpoint.ts':
         "import { ERR } from '../errors.js'\nimport type { X } from '../uplink/options.js'\n",
       'notify/routing.ts': "import type { Config } from '../daemon/run.js'\n",
-      'errors.ts': "import { ERR } from './engine/errors.js'\nimport { x } from './store/store.js'\n",
-      'shed/tool.ts': "export const x = 1\n",
+      'errors.ts':
+        "import { ERR } from './engine/errors.js'\nimport { x } from './store/store.js'\n",
+      'shed/tool.ts': 'export const x = 1\n',
     })
     const r = check(src)
     expect(r.status).toBe(1)
