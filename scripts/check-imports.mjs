@@ -61,9 +61,20 @@ RULES.mqtt = {
   mayImport: (folder) => ['mqtt', 'engine', 'errors.ts', 'version.ts'].includes(folder),
   mayUsePackage: () => true,
 }
-RULES.nodes = {
-  why: 'nodes/ sits below the daemon that wires it',
-  mayImport: (folder) => !WIRING.includes(folder),
+for (const beside of ['nodes', 'notify']) {
+  RULES[beside] = {
+    why: `${beside}/ sits below the daemon that wires it`,
+    mayImport: (folder) => !WIRING.includes(folder),
+    mayUsePackage: () => true,
+  }
+}
+for (const wiring of WIRING) {
+  RULES[wiring] = { why: '', mayImport: () => true, mayUsePackage: () => true }
+}
+// The files at the root of src/ (error codes, exit codes, version, the package entry).
+const ROOT = {
+  why: "src/*.ts sit below every folder but the engine (the engine's errors are re-exported)",
+  mayImport: (folder) => folder === 'engine' || folder.endsWith('.ts'),
   mayUsePackage: () => true,
 }
 
@@ -98,8 +109,15 @@ export function findViolations(srcDir) {
   const root = resolve(srcDir)
   const problems = []
   for (const file of sourceFiles(root)) {
-    const rule = RULES[folderOf(root, file)]
-    if (rule === undefined) continue
+    const folder = folderOf(root, file)
+    const rule = folder.endsWith('.ts') ? ROOT : RULES[folder]
+    if (rule === undefined) {
+      // A new folder must say where it sits, or its imports would go unchecked.
+      problems.push(
+        `${relative(process.cwd(), file)}: ${folder}/ has no rule in scripts/check-imports.mjs`,
+      )
+      continue
+    }
     for (const spec of importsOf(readFileSync(file, 'utf8'))) {
       const where = relative(process.cwd(), file)
       if (spec.startsWith('.')) {

@@ -135,6 +135,7 @@ export const ERR = {
     'FLX_ERR_MQTT_BAD_URL',
     (setting: string, url: string) =>
       `${setting} "${url}" is not an MQTT broker address: use mqtt://host:port or mqtts://host:port`,
+    { exitCode: EXIT.USAGE },
   ),
   MQTT_CA_UNREADABLE: define(
     'FLX_ERR_MQTT_CA_UNREADABLE',
@@ -167,6 +168,16 @@ export const ERR = {
     'FLX_ERR_UPLINK_NO_ANSWER',
     (seconds: number) =>
       `no HTTP answer from the upstream for ${seconds} s: reconnecting and resending from the outbox (check the upstream server's load and the link)`,
+  ),
+  UPLINK_UPSTREAM_FAILED: define(
+    'FLX_ERR_UPLINK_UPSTREAM_FAILED',
+    (upstream: string, what: string) =>
+      `${upstream} ${what}: the rows stay in the outbox and are sent again after a backoff (check the server, its log, and the uplink's url and credentials)`,
+  ),
+  UPLINK_UPSTREAM_REJECTED: define(
+    'FLX_ERR_UPLINK_UPSTREAM_REJECTED',
+    (reason: string) =>
+      `${reason}: the upstream refused these rows for good, so they were kept as dead letters (reason upstream-rejected) and not sent again; fix the data or the target's schema`,
   ),
   UPLINK_NO_OUTBOX: define(
     'FLX_ERR_UPLINK_NO_OUTBOX',

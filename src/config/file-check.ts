@@ -16,13 +16,14 @@ export function fileCheck(c: ParsedConfig, dir: string): Found[] {
   const need = (path: PropertyKey[], file: string | undefined) => {
     if (file === undefined) return
     const full = isAbsolute(file) ? file : resolve(dir, file)
+    let why: string | undefined
     try {
       accessSync(full, constants.R_OK)
-      if (!statSync(full).isFile()) throw new Error('not a file')
+      if (!statSync(full).isFile()) why = 'not a file'
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-      found.push({ path, message: `cannot read ${full} (${why})` })
+      why = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     }
+    if (why !== undefined) found.push({ path, message: `cannot read ${full} (${why})` })
   }
   if (c.broker.mode === 'external') {
     const x = c.broker.external

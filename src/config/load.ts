@@ -8,6 +8,7 @@ import { ERR, WARN, type Warning } from '../errors.js'
 import { BUILTIN_METRICS } from '../gateway/metrics.js'
 import type { DeviceProfile, MetricSpec } from '../gateway/profile.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
+import { endpointName, parseMqttUrl } from '../mqtt/endpoint.js'
 import { crossCheck } from './cross-check.js'
 import { fileCheck } from './file-check.js'
 import { configTooLarge, MEMORY_LIMITS } from './memory-limits.js'
@@ -336,12 +337,12 @@ function clientIdClash(c: ParsedConfig): { path: PropertyKey[]; message: string 
   return found
 }
 
+/** `mqtt://host:port` with the default port filled in, so two spellings of one broker agree. */
 function endpoint(url: string): string {
   try {
-    const u = new URL(url)
-    return `${u.hostname}:${u.port}`
+    return endpointName(parseMqttUrl('url', url))
   } catch {
-    return url
+    return url // the schema reports a bad URL
   }
 }
 

@@ -28,8 +28,6 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.path}: ${p.message}${where}`
 }
 
-export type PathKey = string | number
-
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = ''
   for (const k of path) {

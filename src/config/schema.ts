@@ -250,24 +250,38 @@ const rule = z
     repeatMinutes: positive.optional(),
   })
   .superRefine((r, ctx) => {
-    const kinds = KIND_KEYS.filter((k) => r[k] !== undefined)
-    if (kinds.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message:
-          kinds.length === 0
-            ? 'must set one of high, low, ratePerMinute or staleSeconds'
-            : `must set only one of high, low, ratePerMinute or staleSeconds (has ${kinds.join(', ')})`,
-      })
-    } else if (kinds[0] !== 'staleSeconds' && r.metric === undefined) {
+    const kind = exactlyOneOf(r, KIND_KEYS, ctx)
+    if (kind !== undefined && kind !== 'staleSeconds' && r.metric === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['metric'],
-        message: `must be set for a ${kinds[0]} rule (temperature, humidity, co2, or any metric)`,
+        message: `must be set for a ${kind} rule (temperature, humidity, co2, or any metric)`,
       })
     }
   })
+
+/**
+ * Adds an issue unless exactly one of `keys` is set in `o` (a rule's kind, a sink's type);
+ * `instead` tells the user what to do rather than set two. Returns the key set, if one.
+ */
+function exactlyOneOf<K extends string>(
+  o: Partial<Record<K, unknown>>,
+  keys: readonly K[],
+  ctx: z.RefinementCtx,
+  instead?: string,
+): K | undefined {
+  const set = keys.filter((k) => o[k] !== undefined)
+  if (set.length === 1) return set[0]
+  const names = `${keys.slice(0, -1).join(', ')} or ${keys[keys.length - 1]}`
+  const has = `has ${set.join(', ')}${instead === undefined ? '' : `; ${instead}`}`
+  ctx.addIssue({
+    code: 'custom',
+    path: [],
+    message:
+      set.length === 0 ? `must set one of ${names}` : `must set only one of ${names} (${has})`,
+  })
+  return undefined
+}
 
 const httpUrl = text.refine((u) => /^https?:\/\/[^/]+/.test(u), {
   error: 'expected an http:// or https:// URL with a host',
@@ -304,17 +318,7 @@ const notifySink = z
     retry: notifyRetry,
   })
   .superRefine((s, ctx) => {
-    const kinds = (['webhook', 'ntfy'] as const).filter((k) => s[k] !== undefined)
-    if (kinds.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message:
-          kinds.length === 0
-            ? 'must set one of webhook or ntfy'
-            : 'must set only one of webhook or ntfy (make two sinks)',
-      })
-    }
+    exactlyOneOf(s, ['webhook', 'ntfy'], ctx, 'make two sinks')
   })
 
 const DEFAULT_TOPICS = [

@@ -151,10 +151,10 @@ export class Gateway {
       )
       const forwarders = await startForwarders(config, store, log, clockSane)
       const notifyLog = new RateLimitedLog(log.child({ part: 'notify' }), NOTIFY_LOG_MS)
-      const notifier = new Notifier(store.database, {
-        routing: NotifyRouting.fromConfig(config),
+      const notifier = new Notifier(store, {
+        routing: new NotifyRouting(config.notify, config.rules),
         logger: log.child({ part: 'notify' }),
-        warn: (kind, fields, msg) => notifyLog.warn(kind, fields, msg),
+        rateLimited: notifyLog,
         metrics: new NotifyMetrics(deps.metrics.registry),
         now: () => sane.now(),
         clockSane,
@@ -263,7 +263,7 @@ export class Gateway {
       gateway: c.gateway.id,
       statusTopic: c.broker.statusTopic,
       logger: this.deps.logger.child({ part: 'homeassistant' }),
-      warn: (kind, fields, msg) => haLog.warn(kind, fields, msg),
+      rateLimited: haLog,
     })
     await this.ha.sync({
       devices: this.parts.devices,
@@ -373,7 +373,7 @@ export class Gateway {
     this.nodes.housekeeping.replace(parts.rules, next.alerts.staleCheckSeconds * 1000)
     this.nodes.alerts.replace(alertOutput(next))
     this.nodes.aggregate.replace(aggregator, aggregateOutput(next))
-    this.notifier.replace(NotifyRouting.fromConfig(next))
+    this.notifier.replace(new NotifyRouting(next.notify, next.rules))
     const needRestart = restartOnly(this.config, next)
     // Upstreams that keep a device list hear which devices are gone (ThingsBoard).
     const kept = new Set(next.devices.map((d) => d.id))
@@ -462,7 +462,7 @@ function storeOptions(
       .filter((u) => running.has(u.id))
       .flatMap((u) => u.streams),
   )
-  const routing = NotifyRouting.fromConfig(c)
+  const routing = new NotifyRouting(c.notify, c.rules)
   return {
     notifications: c.notify.length === 0 ? undefined : (a) => routing.entriesFor(a),
     onNotifications: () => notifier.wake(),

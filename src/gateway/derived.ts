@@ -11,10 +11,6 @@
 export const DERIVED_METRICS = ['dew_point', 'dew_point_spread', 'absolute_humidity'] as const
 export type DerivedMetric = (typeof DERIVED_METRICS)[number]
 
-export function isDerivedMetric(s: string): s is DerivedMetric {
-  return (DERIVED_METRICS as readonly string[]).includes(s)
-}
-
 const A = 17.62
 const B = 243.12
 /** hPa at 0 °C. */

@@ -55,23 +55,6 @@ export const BUILTIN_METRICS: Readonly<Record<string, MetricDefinition>> = {
   absolute_humidity: { label: 'g/m³', canonical: 'g/m3', units: { 'g/m3': identity } },
 }
 
-/** The eight metrics sensors measure (the derived ones are computed, not read). */
-export const MEASURED_METRICS = [
-  'temperature',
-  'humidity',
-  'pressure',
-  'battery',
-  'voltage',
-  'co2',
-  'illuminance',
-  'pm2_5',
-] as const
-
-/** A metric declared in a config or a profile: its unit label only, no conversions. */
-export function declaredMetric(label: string): MetricDefinition {
-  return { label, canonical: label, units: { [label]: identity } }
-}
-
 /** The converter from `unit` to the canonical unit of `metric`; undefined if unknown. */
 export function conversionTo(metric: Metric, unit: string): Conversion | undefined {
   const def = BUILTIN_METRICS[metric]

@@ -87,6 +87,33 @@ export interface AlertEvent {
   readonly since: number
 }
 
+/**
+ * An alert event as its JSON documents (MQTT, webhooks, the uplinks' outbox) and its SQL
+ * rows carry it: what is absent is null. Writers and readers of those share this shape.
+ */
+export interface AlertRecord extends Omit<AlertEvent, 'metric' | 'value' | 'threshold'> {
+  readonly metric: Metric | null
+  readonly value: number | null
+  readonly threshold: number | null
+}
+
+/** `a` as an AlertRecord, its fields in the order the published document has them. */
+export function alertRecord(a: AlertEvent): AlertRecord {
+  return {
+    gateway: a.gateway,
+    device: a.device,
+    metric: a.metric ?? null,
+    rule: a.rule,
+    kind: a.kind,
+    severity: a.severity,
+    state: a.state,
+    value: a.value ?? null,
+    threshold: a.threshold ?? null,
+    ts: a.ts,
+    since: a.since,
+  }
+}
+
 /** A closed tumbling window of one device and metric. */
 export interface Aggregate {
   readonly device: string

@@ -68,11 +68,6 @@ const KIND_KEY = {
   stale: 'staleSeconds',
 } as const satisfies Record<RuleKind, keyof RuleConfig>
 
-/** The config key holding a rule kind's threshold. */
-export function thresholdKey(kind: RuleKind): 'high' | 'low' | 'ratePerMinute' | 'staleSeconds' {
-  return KIND_KEY[kind]
-}
-
 /**
  * The rules that apply to a device, with its overrides merged in. Unknown override ids
  * are ignored here (the config loader refuses them).

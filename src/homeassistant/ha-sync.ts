@@ -5,6 +5,7 @@ import { profileMetrics } from '../gateway/profile.js'
 import type { AlertEvent, Reading } from '../gateway/reading.js'
 import { type ResolvedRule, type RuleConfig, resolveRules } from '../gateway/rule-spec.js'
 import type { Log } from '../ops/log.js'
+import type { RateLimitedLog } from '../ops/rate-limited-log.js'
 import {
   alertState,
   type DiscoveryContext,
@@ -24,7 +25,7 @@ export interface HomeAssistantOptions {
   readonly statusTopic: string
   readonly logger: Log
   /** Rate-limited warnings (a broker that refuses every publish costs one line per interval). */
-  readonly warn: (kind: string, fields: Record<string, unknown>, msg: string) => void
+  readonly rateLimited: RateLimitedLog
 }
 
 /** What the sync needs from the running config. */
@@ -184,7 +185,7 @@ export class HomeAssistantSync {
     return this.publisher
       .publish(topic, payload, { qos: 1, retain: true })
       .catch((err: unknown) => {
-        this.opts.warn(
+        this.opts.rateLimited.warn(
           'homeassistant-publish',
           { topic, err: String(err) },
           'could not publish a Home Assistant discovery or state message; it is sent again at the next reload or restart',

@@ -1,8 +1,3 @@
-/**
- * The retained status message on the status topic, one shape on every connection (the
- * embedded broker, an external broker, an MQTT uplink): `online` when connected, `offline`
- * on a clean stop and as the Last Will. Home Assistant's availability template reads `state`.
- */
 /** Where and for which gateway the status goes. */
 export interface StatusOptions {
   readonly topic: string
@@ -17,6 +12,11 @@ export interface GatewayStatus {
   readonly ts: string
 }
 
+/**
+ * The retained status message on the status topic, one shape on every connection (the
+ * embedded broker, an external broker, an MQTT uplink): `online` when connected, `offline`
+ * on a clean stop and as the Last Will. Home Assistant's availability template reads `state`.
+ */
 export function statusPayload(
   gateway: string,
   version: string,

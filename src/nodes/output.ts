@@ -3,7 +3,13 @@
  * alerts, aggregates, readings and dead letters, in one place so both sides agree.
  */
 
-import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import {
+  type Aggregate,
+  type AlertEvent,
+  alertRecord,
+  type DeadLetter,
+  type Reading,
+} from '../gateway/reading.js'
 import { fillTopic } from '../gateway/topic-pattern.js'
 import type { OutboxEntry } from '../store/types.js'
 
@@ -31,20 +37,7 @@ export function aggregateTopic(t: OutputTopics, a: Aggregate): string {
 }
 
 export function alertPayload(a: AlertEvent): string {
-  return JSON.stringify({
-    gateway: a.gateway,
-    device: a.device,
-    metric: a.metric ?? null,
-    rule: a.rule,
-    kind: a.kind,
-    severity: a.severity,
-    state: a.state,
-    value: a.value ?? null,
-    threshold: a.threshold ?? null,
-    ts: a.ts,
-    since: a.since,
-    time: new Date(a.ts).toISOString(),
-  })
+  return JSON.stringify({ ...alertRecord(a), time: new Date(a.ts).toISOString() })
 }
 
 export function aggregatePayload(gateway: string, a: Aggregate): string {

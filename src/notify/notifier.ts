@@ -1,8 +1,8 @@
-import type BetterSqlite3 from 'better-sqlite3'
 import { exponentialBackoff } from '../engine/backoff.js'
 import { delay } from '../engine/delay.js'
-import type { AlertEvent } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
+import type { RateLimitedLog } from '../ops/rate-limited-log.js'
+import type { ActiveAlert, NotificationQueue } from '../store/index.js'
 import type { NotifyMetrics } from './notify-metrics.js'
 import type { NotifyRouting, NotifySinkConfig } from './routing.js'
 import { sinkRequest } from './sink-request.js'
@@ -11,7 +11,7 @@ export interface NotifierOptions {
   readonly routing: NotifyRouting
   readonly logger: Log
   /** Rate-limited warnings (one line per kind per interval, with the suppressed count). */
-  readonly warn: (kind: string, fields: Record<string, unknown>, msg: string) => void
+  readonly rateLimited: RateLimitedLog
   readonly metrics: NotifyMetrics
   /** How often reminders (`repeatMinutes`) are checked and the table polled; default 30 s
    * or half the shortest repeat period. */
@@ -21,14 +21,11 @@ export interface NotifierOptions {
   readonly clockSane?: () => boolean
 }
 
-interface Row {
-  readonly id: number
-  readonly payload: string
-  readonly attempts: number
+/** What the notifier needs of the store: its queue, and the alerts raised (for reminders). */
+export interface NotifierStore {
+  readonly notifications: NotificationQueue
+  activeAlerts(): ActiveAlert[]
 }
-
-/** Refused rows kept for inspection, per sink; older ones are deleted. */
-const KEEP_REFUSED = 100
 
 type Outcome =
   | { readonly ok: true }
@@ -52,7 +49,7 @@ type Outcome =
  * on restart: delivery is at least once, exactly once whenever the process survives.
  */
 export class Notifier {
-  private readonly stmts
+  private readonly queue: NotificationQueue
   private readonly abort = new AbortController()
   private readonly workers = new Map<string, Promise<void>>()
   private readonly wakers = new Set<() => void>()
@@ -62,37 +59,13 @@ export class Notifier {
   private opts: NotifierOptions
   private readonly now: () => number
 
-  constructor(db: BetterSqlite3.Database, opts: NotifierOptions) {
+  constructor(
+    private readonly store: NotifierStore,
+    opts: NotifierOptions,
+  ) {
     this.opts = opts
     this.now = opts.now ?? Date.now
-    this.stmts = {
-      head: db.prepare<[string], Row>(
-        `SELECT id, payload, attempts FROM notifications
-         WHERE sink = ? AND failed_at IS NULL ORDER BY id LIMIT 1`,
-      ),
-      done: db.prepare<[number]>('DELETE FROM notifications WHERE id = ?'),
-      attempt: db.prepare<[string, number]>(
-        'UPDATE notifications SET attempts = attempts + 1, last_error = ? WHERE id = ?',
-      ),
-      refuse: db.prepare<[string, number, number]>(
-        'UPDATE notifications SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?',
-      ),
-      pruneRefused: db.prepare<[string, string, number]>(
-        `DELETE FROM notifications WHERE sink = ? AND failed_at IS NOT NULL AND id NOT IN
-           (SELECT id FROM notifications WHERE sink = ? AND failed_at IS NOT NULL
-            ORDER BY id DESC LIMIT ?)`,
-      ),
-      pending: db.prepare<[], { n: number }>(
-        'SELECT count(*) AS n FROM notifications WHERE failed_at IS NULL',
-      ),
-      insert: db.prepare<[string, string, number]>(
-        'INSERT INTO notifications (sink, payload, created_at) VALUES (?, ?, ?)',
-      ),
-      active: db.prepare<[], AlertStateRow>(
-        `SELECT device, metric, rule, gateway, kind, severity, value, threshold, since, ts
-         FROM alert_state`,
-      ),
-    }
+    this.queue = store.notifications
     opts.metrics.setPending(() => this.pending())
   }
 
@@ -124,7 +97,7 @@ export class Notifier {
   }
 
   pending(): number {
-    return this.stmts.pending.get()?.n ?? 0
+    return this.queue.pending()
   }
 
   /** Stops the workers; an attempt in flight is aborted and its row stays for the next start. */
@@ -153,7 +126,7 @@ export class Notifier {
     const signal = this.abort.signal
     while (!signal.aborted) {
       const sink = this.opts.routing.sinks.get(sinkId)
-      const row = sink === undefined ? undefined : this.stmts.head.get(sinkId)
+      const row = sink === undefined ? undefined : this.queue.head(sinkId)
       if (sink === undefined || row === undefined) {
         await new Promise<void>((resolve) => this.wakers.add(resolve))
         continue
@@ -161,7 +134,7 @@ export class Notifier {
       const outcome = await deliver(sink, row.payload, signal)
       if (signal.aborted) return
       if (outcome.ok) {
-        this.stmts.done.run(row.id)
+        this.queue.delivered(row.id)
         this.opts.metrics.delivered(sinkId)
         if (row.attempts > 0) {
           this.opts.logger.info(
@@ -173,8 +146,7 @@ export class Notifier {
       }
       this.opts.metrics.attemptFailed(sinkId, outcome.reason)
       if (!outcome.retry) {
-        this.stmts.refuse.run(outcome.detail, this.now(), row.id)
-        this.stmts.pruneRefused.run(sinkId, sinkId, KEEP_REFUSED)
+        this.queue.refused(sinkId, row.id, outcome.detail, this.now())
         this.opts.metrics.refused(sinkId)
         this.opts.logger.error(
           { sink: sinkId, reason: outcome.reason, detail: outcome.detail, payload: row.payload },
@@ -182,13 +154,13 @@ export class Notifier {
         )
         continue
       }
-      this.stmts.attempt.run(outcome.detail, row.id)
+      this.queue.failed(row.id, outcome.detail)
       const retry = sink.retry
       const wait = exponentialBackoff(
         retry.initialSeconds * 1000,
         retry.maxSeconds * 1000,
       )(row.attempts + 1)
-      this.opts.warn(
+      this.opts.rateLimited.warn(
         `notify:${sinkId}:${outcome.reason}`,
         { sink: sinkId, reason: outcome.reason, detail: outcome.detail, retryInMs: wait },
         `could not deliver a notification to sink "${sinkId}" (${outcome.detail}); retrying with backoff, the notification is kept`,
@@ -209,7 +181,7 @@ export class Notifier {
     const now = this.now()
     const seen = new Set<string>()
     let queued = false
-    for (const s of this.stmts.active.all()) {
+    for (const s of this.store.activeAlerts()) {
       const period = routing.repeatMs.get(s.rule)
       if (period === undefined) continue
       const key = `${s.device}\u0000${s.metric}\u0000${s.rule}`
@@ -223,41 +195,12 @@ export class Notifier {
         continue
       }
       this.reminded.set(key, periods)
-      const entries = routing.entriesFor(toAlert(s, now), { reminder: true })
-      for (const e of entries ?? []) this.stmts.insert.run(e.sink, e.payload, now)
+      const entries = routing.entriesFor({ ...s, state: 'raised', ts: now }, { reminder: true })
+      if (entries !== undefined) this.queue.add(entries, now)
       queued ||= entries !== undefined
     }
     for (const k of this.reminded.keys()) if (!seen.has(k)) this.reminded.delete(k)
     if (queued) this.wake()
-  }
-}
-
-interface AlertStateRow {
-  readonly device: string
-  readonly metric: string
-  readonly rule: string
-  readonly gateway: string
-  readonly kind: string
-  readonly severity: string
-  readonly value: number | null
-  readonly threshold: number | null
-  readonly since: number
-  readonly ts: number
-}
-
-function toAlert(s: AlertStateRow, now: number): AlertEvent {
-  return {
-    gateway: s.gateway,
-    device: s.device,
-    metric: (s.metric === '' ? undefined : s.metric) as AlertEvent['metric'],
-    rule: s.rule,
-    kind: s.kind as AlertEvent['kind'],
-    severity: s.severity as AlertEvent['severity'],
-    state: 'raised',
-    value: s.value ?? undefined,
-    threshold: s.threshold ?? undefined,
-    ts: now,
-    since: s.since,
   }
 }
 

@@ -33,10 +33,6 @@ export class NotifyRouting {
     this.repeatMs = repeat
   }
 
-  static fromConfig(c: Config): NotifyRouting {
-    return new NotifyRouting(c.notify, c.rules)
-  }
-
   sinksFor(rule: string): readonly string[] {
     return this.byRule.get(rule) ?? this.all
   }

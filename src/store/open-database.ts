@@ -25,12 +25,14 @@ const PAGE_SIZE = 1024
 const WAL_SIZE_LIMIT = 1024 * 1024
 
 /**
- * Opens (creating if needed) the gateway's SQLite file, configures it and brings its schema
+ * Opens (creating if needed, unless read-only) the gateway's SQLite file, configures it and brings its schema
  * up to date. A damaged file throws ERR.STORE_CORRUPT naming the file and the recovery,
  * instead of a raw SQLite error the daemon would crash-loop on.
  */
 export function openDatabase(opts: OpenDatabaseOptions): BetterSqlite3.Database {
   const { file } = opts
+  // read-only (status, export): never create an empty database where the service's is not
+  if (opts.readonly && !existsSync(file)) throw ERR.STORE_NOT_FOUND(file)
   checkHeader(file)
   let db: BetterSqlite3.Database
   try {

@@ -159,8 +159,8 @@ export class Outbox implements ForwarderOutbox {
     })
   }
 
-  /** Recounts from the table: after another connection changed it. */
-  recount(): void {
+  /** Counts the table into the usage row: once, at open (another connection may have changed it). */
+  private recount(): void {
     const t = `main."${this.table}"`
     const u = `temp."usage:${this.table}"`
     this.db.exec(`

@@ -1,5 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import type { Aggregate, AlertState, Metric, RuleKind, Severity } from '../gateway/reading.js'
+import type {
+  Aggregate,
+  AlertEvent,
+  AlertState,
+  Metric,
+  RuleKind,
+  Severity,
+} from '../gateway/reading.js'
 
 export interface StoredReading {
   readonly device: string
@@ -16,24 +23,11 @@ export interface LatestReading {
   readonly value: number
 }
 
-export interface ActiveAlert {
-  readonly gateway: string
-  readonly device: string
-  readonly metric: Metric | undefined
-  readonly rule: string
-  readonly kind: RuleKind
-  readonly severity: Severity
-  readonly value: number | undefined
-  readonly threshold: number | undefined
-  /** When it was raised. */
-  readonly since: number
-  readonly ts: number
-}
+/** An alert raised and not cleared (alert_state): its raise, without a state. */
+export type ActiveAlert = Omit<AlertEvent, 'state'>
 
-export interface StoredAlertEvent extends Omit<ActiveAlert, 'since'> {
-  readonly state: AlertState
-  readonly since: number
-}
+/** A raise or clear from the alert history (alert_events), as the rules emitted it. */
+export type StoredAlertEvent = AlertEvent
 
 export interface StoreCounts {
   readonly series: number
@@ -42,7 +36,6 @@ export interface StoreCounts {
   readonly alertEvents: number
   readonly activeAlerts: number
   readonly deadLetters: number
-  readonly outbox: number
 }
 
 export interface RangeFilter {
@@ -126,8 +119,7 @@ export class StoreQueries {
                 (SELECT count(*) FROM aggregates) AS aggregates,
                 (SELECT count(*) FROM alert_events) AS alertEvents,
                 (SELECT count(*) FROM alert_state) AS activeAlerts,
-                (SELECT count(*) FROM dead_letters) AS deadLetters,
-                (SELECT count(*) FROM outbox) AS outbox`,
+                (SELECT count(*) FROM dead_letters) AS deadLetters`,
       ),
     }
   }

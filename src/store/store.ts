@@ -3,6 +3,7 @@ import { ERR } from '../errors.js'
 import type { Reading } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
+import { NotificationQueue } from './notification-queue.js'
 import { openDatabase } from './open-database.js'
 import { DEFAULT_OUTBOX, emptyTally, Outbox, type OutboxOptions } from './outbox.js'
 import { StoreQueries } from './queries.js'
@@ -88,6 +89,8 @@ export class Store {
   readonly database: BetterSqlite3.Database
   /** The uplinks' queues, by uplink id; forwarders read and delete through these. */
   readonly outboxes: ReadonlyMap<string, Outbox>
+  /** The alert notifications waiting for their sinks; the notifier settles them here. */
+  readonly notifications: NotificationQueue
   private readonly writer: BatchWriter<StoreItem>
   private readonly rows: RowWriter
   private readonly retention: Retention
@@ -141,6 +144,7 @@ export class Store {
         return [q.id, q] as const
       }),
     )
+    this.notifications = new NotificationQueue(db)
     this.series = new SeriesIndex(db)
     this.rows = new RowWriter(
       db,

@@ -1,5 +1,6 @@
 import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
 import type { Delivery } from '../gateway/reading-identity.js'
+import type { Backlog } from './outbox.js'
 
 /** A message for the uplink, inserted into `outbox` in the same transaction as its row. */
 export interface OutboxEntry {
@@ -64,11 +65,8 @@ export type Durability = 'normal' | 'full'
 export type DropPolicy = 'drop-oldest' | 'reject-new'
 export type DropReason = 'drop-oldest' | 'reject-new' | 'ttl' | 'unhealthy'
 
-export interface OutboxStats {
-  readonly rows: number
-  /** Topic + payload bytes (the unit of `maxOutboxBytes`). */
-  readonly bytes: number
-  readonly oldestCreatedAt: number | undefined
+/** Every uplink's queue together (Store.outboxStats). */
+export interface OutboxStats extends Backlog {
   /** Rows dropped since open, by reason. */
   readonly dropped: Readonly<Record<DropReason, number>>
 }

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import type { AlertRecord } from '../gateway/reading.js'
 
 /** Points per page of /api/readings; the page asks for the next one with `from=next`. */
 export const MAX_PAGE = 5000
@@ -10,18 +11,8 @@ export interface SeriesLatest {
   readonly value: number | null
 }
 
-export interface AlertRow {
-  readonly device: string
-  readonly metric: string | null
-  readonly rule: string
-  readonly kind: string
-  readonly severity: string
-  readonly state: string
-  readonly value: number | null
-  readonly threshold: number | null
-  readonly since: number
-  readonly ts: number
-}
+/** An alert as the status page shows it (one gateway: its id is left out). */
+export type AlertRow = Omit<AlertRecord, 'gateway'>
 
 export interface DeadLetterGroup {
   readonly reason: string

@@ -1,6 +1,6 @@
 import { Attempts, reconnectBackoff } from '../engine/backoff.js'
 import { TokenBucket } from '../engine/token-bucket.js'
-import { ERR } from '../errors.js'
+import { ERR, FloxgateError } from '../errors.js'
 import type { ForwarderOutbox, OutboxRow } from '../store/outbox.js'
 import { withTimeout } from './mqtt-session.js'
 import { MqttTarget } from './mqtt-target.js'
@@ -338,7 +338,7 @@ export class Forwarder {
         return
       }
       // Refused for good: kept as dead letters first, deleted from the queue after.
-      this.recordError(new Error(d.reason))
+      this.recordError(ERR.UPLINK_UPSTREAM_REJECTED(d.reason))
       this.onRejected(rows, d.reason, (err) => {
         if (this.session !== session) return
         if (err !== null) {
@@ -473,8 +473,9 @@ export class Forwarder {
 
   private recordError(err: unknown): void {
     const msg = err instanceof Error ? err.message : String(err)
+    const code = err instanceof FloxgateError ? err.code : undefined
     if (msg !== this.lastError)
-      this.opts.logger.warn({ uplink: this.queue.id, err: msg }, 'uplink error')
+      this.opts.logger.warn({ uplink: this.queue.id, err: msg, code }, 'uplink error')
     this.lastError = msg
     this.lastErrorAt = Date.now()
   }

@@ -106,7 +106,7 @@ export class InfluxTarget implements UplinkTarget {
       if (session !== this.session) return
       if (err !== undefined) events.down(err)
       else if (res !== undefined && res.status >= 500)
-        events.down(new Error(`InfluxDB /ping answered ${res.status}`))
+        events.down(ERR.UPLINK_UPSTREAM_FAILED('InfluxDB', `/ping answered ${res.status}`))
       else events.up()
     })
   }
@@ -157,7 +157,10 @@ export class InfluxTarget implements UplinkTarget {
       this.call('POST', this.writeUrl, payload, (err, res) => {
         if (session !== this.session) return
         if (err !== undefined || res === undefined) {
-          done({ kind: 'failed', error: err ?? new Error('no answer') })
+          done({
+            kind: 'failed',
+            error: err ?? ERR.UPLINK_UPSTREAM_FAILED('InfluxDB', 'gave no answer'),
+          })
           return
         }
         done(classify(res.status, res.body))
@@ -216,7 +219,12 @@ export class InfluxTarget implements UplinkTarget {
       res.on('error', (e) => finish(e))
     })
     req.on('timeout', () =>
-      req.destroy(new Error(`InfluxDB did not answer within ${this.o.timeoutMs ?? 10_000} ms`)),
+      req.destroy(
+        ERR.UPLINK_UPSTREAM_FAILED(
+          'InfluxDB',
+          `did not answer within ${this.o.timeoutMs ?? 10_000} ms`,
+        ),
+      ),
     )
     req.on('error', (e) => finish(e))
     req.end(body)
@@ -230,7 +238,10 @@ export function classify(status: number, body: string): Delivery {
   const retry =
     status >= 500 || status === 401 || status === 403 || status === 404 || status === 429
   if (retry || status < 400) {
-    return { kind: 'failed', error: new Error(`InfluxDB answered ${status}: ${message}`) }
+    return {
+      kind: 'failed',
+      error: ERR.UPLINK_UPSTREAM_FAILED('InfluxDB', `answered ${status}: ${message}`),
+    }
   }
   return { kind: 'rejected', reason: `InfluxDB answered ${status}: ${message}` }
 }

@@ -1,3 +1,4 @@
+import type { Aggregate, AlertRecord, DeadLetter, Reading } from '../gateway/reading.js'
 import type { OutboxRow } from '../store/outbox.js'
 
 /**
@@ -5,45 +6,12 @@ import type { OutboxRow } from '../store/outbox.js'
  * their values back from it, so one row serves every target and the hot path formats once.
  */
 export type RowValue =
-  | {
-      readonly stream: 'readings'
-      readonly device: string
-      readonly metric: string
-      readonly value: number
-      readonly ts: number
-    }
-  | {
-      readonly stream: 'aggregates'
-      readonly device: string
-      readonly metric: string
-      readonly windowStart: number
-      readonly windowEnd: number
-      readonly count: number
-      readonly min: number
-      readonly max: number
-      readonly mean: number
-      readonly last: number
-    }
-  | {
-      readonly stream: 'alerts'
-      readonly device: string
-      readonly metric: string | null
-      readonly rule: string
-      readonly kind: string
-      readonly severity: string
-      readonly state: string
-      readonly value: number | null
-      readonly threshold: number | null
-      readonly ts: number
-      readonly since: number
-    }
-  | {
-      readonly stream: 'dead-letters'
-      readonly device: string | null
-      readonly reason: string
-      readonly detail: string
-      readonly receivedAt: number
-    }
+  | ({ readonly stream: 'readings' } & Pick<Reading, 'device' | 'metric' | 'value' | 'ts'>)
+  | ({ readonly stream: 'aggregates' } & Aggregate)
+  | ({ readonly stream: 'alerts' } & AlertRecord)
+  | ({ readonly stream: 'dead-letters' } & Pick<DeadLetter, 'reason' | 'detail' | 'receivedAt'> & {
+        readonly device: string | null
+      })
 
 /** The row's values, or undefined for a stream this version does not know. */
 export function rowValue(row: OutboxRow): RowValue | undefined {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { EXIT } from '../../src/exit-codes.js'
 import { runCli } from '../daemon/cli-process.js'
 import {
   type RunningGateway,
@@ -49,4 +50,17 @@ it('floxgate simulate drives a gateway to alerts and dead letters within seconds
   expect(gw.db.deadLetters().some((d) => d.device === 'sim-4')).toBe(true)
   for (const d of ['sim-1', 'sim-2', 'sim-4']) expect(gw.db.readings(d).length).toBeGreaterThan(0)
   expect(gw.db.readings('sim-3')).toEqual([]) // dropout from the start
+})
+
+it('floxgate simulate with a URL that is not an MQTT broker address: exit 2, the code and what to write', async () => {
+  const { code, stderr } = await runCli([
+    'simulate',
+    '--url',
+    'http://127.0.0.1:1',
+    '--duration',
+    '1',
+  ])
+  expect(code).toBe(EXIT.USAGE)
+  expect(stderr).toContain('--url "http://127.0.0.1:1" is not an MQTT broker address')
+  expect(stderr).toContain('FLX_ERR_MQTT_BAD_URL')
 })

@@ -396,6 +396,13 @@ describe('loadConfig: client ids of the uplink and the external broker', () => {
     expect(lines.join('\n')).toMatch(/uplink\.clientId.*"same" is also broker\.external\.clientId/)
   })
 
+  it('knows one broker by two spellings of its URL (the default port written or not)', () => {
+    const lines = problems(
+      `${external.replace('1883" }', '1883", clientId: same }')}uplink: { url: "mqtt://127.0.0.1", clientId: same }\n`,
+    )
+    expect(lines.join('\n')).toMatch(/uplink\.clientId.*"same" is also broker\.external\.clientId/)
+  })
+
   it('allows the same id on two different brokers', () => {
     const lines = problems(
       `${external.replace('1883" }', '1883", clientId: same }')}uplink: { url: "mqtt://127.0.0.1:1884", clientId: same }\n`,

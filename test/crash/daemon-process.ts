@@ -108,14 +108,5 @@ export function storedReadings(dbFile: string, devicePrefix: string): Map<string
   }
 }
 
-/** A Prometheus sample's value from /metrics (0 when absent). */
-export async function metric(httpPort: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
-  let sum = 0
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1))
-    }
-  }
-  return sum
-}
+// One /metrics parser for every test: test/helpers/prometheus.ts.
+export { metric } from '../helpers/prometheus.js'

@@ -94,6 +94,8 @@ it('delivers everything buffered during an upstream outage, in order, without ga
     intervalMs: 50,
     what: 'a backlog of 1500 rows in the outbox',
   })
+  // The lag is the age of the oldest row still to send: the outage shows in it.
+  expect(await metric(httpPort, 'floxgate_uplink_lag_seconds')).toBeGreaterThan(0)
   await upstream.start()
   await running
   await waitFor(() => unique() >= fleet.total, {
@@ -104,6 +106,10 @@ it('delivers everything buffered during an upstream outage, in order, without ga
   await waitFor(async () => (await metric(httpPort, 'floxgate_uplink_backlog_rows')) === 0, {
     what: 'an empty outbox',
   })
+  expect(await metric(httpPort, 'floxgate_uplink_lag_seconds')).toBe(0)
+  // Each reading is counted sent once, when the upstream acknowledged it (resends of the
+  // window after the reconnect were not acknowledged before, so none counts twice).
+  expect(await metric(httpPort, 'floxgate_uplink_sent_total')).toBe(fleet.total)
   expect(await daemon.stop()).toBe(0)
 
   expect(atStop).toBeLessThan(fleet.total - 1500)

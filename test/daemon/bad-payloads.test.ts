@@ -1,14 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
 import {
   connectClient,
   type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  type TestConfig,
   telemetry,
+  useScene,
   waitForReadings,
-  writeTestConfig,
 } from './harness.js'
 
 /**
@@ -16,22 +13,9 @@ import {
  * one gives its dead letter (or a refusal), and a good reading right after is stored.
  */
 describe('bad payloads', () => {
-  let cfg: TestConfig
-  let gw: RunningGateway
-  let sensor: RecordingClient
+  const scene = useScene({})
   const t0 = Date.now() - 3_600_000
   let n = 0
-
-  beforeAll(async () => {
-    cfg = await writeTestConfig()
-    gw = await startGateway(cfg.file)
-    sensor = await connectClient(gw.port)
-  })
-  afterAll(async () => {
-    await sensor?.close()
-    await gw?.stop()
-    cfg?.cleanup()
-  })
 
   /** A good reading after each bad one: the pipeline still works. */
   async function goodReadingIsStored(client: RecordingClient): Promise<void> {
@@ -39,7 +23,7 @@ describe('bad payloads', () => {
     await client.client.publishAsync('sensors/good/telemetry', telemetry({ temperature: 21 }, ts), {
       qos: 1,
     })
-    expect(gw.db.readings('good').some((r) => r.ts === ts && r.value === 21)).toBe(true)
+    expect(scene.gw.db.readings('good').some((r) => r.ts === ts && r.value === 21)).toBe(true)
   }
 
   const table: Array<{ name: string; topic: string; payload: string; reason: string }> = [
@@ -106,18 +90,18 @@ describe('bad payloads', () => {
 
   it.each(table)('$name -> dead letter $reason, then a good reading is stored', async (c) => {
     // PUBACK comes after the commit, so the row is there once the publish resolves.
-    await sensor.client.publishAsync(c.topic, c.payload, { qos: 1 })
-    const rows = gw.db.deadLetters().filter((d) => d.topic === c.topic)
+    await scene.sensor.client.publishAsync(c.topic, c.payload, { qos: 1 })
+    const rows = scene.gw.db.deadLetters().filter((d) => d.topic === c.topic)
     expect(rows.map((r) => r.reason)).toEqual([c.reason])
     expect(rows[0]?.payload.toString()).toBe(c.payload)
     expect(rows[0]?.detail.length).toBeGreaterThan(0)
-    expect(gw.db.readings(c.topic.split('/')[1])).toEqual([])
-    await goodReadingIsStored(sensor)
+    expect(scene.gw.db.readings(c.topic.split('/')[1])).toEqual([])
+    await goodReadingIsStored(scene.sensor)
   })
 
   it('a QoS 1 payload over the broker maximum (1 MB) is acknowledged once, dead-lettered with its size and first bytes; the connection stays', async () => {
     // Refusing by disconnecting made MQTT.js resend it on every reconnect, forever.
-    const big = await connectClient(gw.port)
+    const big = await connectClient(scene.gw.port)
     let closes = 0
     big.client.on('close', () => closes++)
     await big.client.publishAsync(
@@ -125,17 +109,20 @@ describe('bad payloads', () => {
       `{"temperature":21,"pad":"${'x'.repeat(1 << 20)}"}`,
       { qos: 1 },
     )
-    const rows = gw.db.deadLetters().filter((d) => d.topic === 'sensors/big/telemetry')
+    const rows = scene.gw.db.deadLetters().filter((d) => d.topic === 'sensors/big/telemetry')
     expect(rows.map((r) => r.reason)).toEqual(['payload-too-large'])
     expect(rows[0]?.detail).toMatch(/exceeds the limit of 65536/)
     expect(rows[0]?.payload.toString()).toMatch(/^\{"temperature":21,"pad":"x+$/)
     expect(rows[0]?.payload.length).toBe(256)
-    expect(gw.db.readings('big')).toEqual([])
+    expect(scene.gw.db.readings('big')).toEqual([])
     await waitFor(
-      async () => (await gw.metrics.registry.metrics()).includes('reason="payload-too-large"} 1'),
+      async () =>
+        (await scene.gw.metrics.registry.metrics()).includes('reason="payload-too-large"} 1'),
       { what: 'the refusal counted in /metrics' },
     )
-    expect(gw.logs.find((l) => l.reason === 'payload-too-large')?.msg).toMatch(/exceeds the limit/)
+    expect(scene.gw.logs.find((l) => l.reason === 'payload-too-large')?.msg).toMatch(
+      /exceeds the limit/,
+    )
     expect(big.client.connected).toBe(true)
     expect(closes).toBe(0)
     await goodReadingIsStored(big)
@@ -145,21 +132,21 @@ describe('bad payloads', () => {
   it('a topic outside the sensor patterns is refused for anonymous clients (publish ACL): acknowledged, dead-lettered, the gateway keeps serving', async () => {
     // Anonymous clients may publish only on the sensor patterns (see broker-setup). (A user
     // whose ACL allows a wider topic gets it published as a plain MQTT message: auth-acl.)
-    const stray = await connectClient(gw.port)
+    const stray = await connectClient(scene.gw.port)
     await stray.client.publishAsync('weather/station-1/temperature', '21.5', { qos: 1 })
     await waitFor(
-      async () => (await gw.metrics.registry.metrics()).includes('reason="acl-publish"} 1'),
+      async () => (await scene.gw.metrics.registry.metrics()).includes('reason="acl-publish"} 1'),
       { what: 'the ACL refusal counted' },
     )
-    const rows = gw.db.deadLetters().filter((d) => d.topic.startsWith('weather/'))
+    const rows = scene.gw.db.deadLetters().filter((d) => d.topic.startsWith('weather/'))
     expect(rows.map((r) => [r.reason, r.payload.toString()])).toEqual([['not-authorized', '21.5']])
     expect(stray.client.connected).toBe(true)
     await stray.close()
-    await goodReadingIsStored(sensor)
+    await goodReadingIsStored(scene.sensor)
     // A new client is served as usual.
-    const fresh = await connectClient(gw.port)
+    const fresh = await connectClient(scene.gw.port)
     await goodReadingIsStored(fresh)
     await fresh.close()
-    await waitForReadings(gw.db, 'good', n)
+    await waitForReadings(scene.gw.db, 'good', n)
   })
 })

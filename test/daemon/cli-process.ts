@@ -6,8 +6,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import type { LogLine } from './harness.js'
+import {
+  type LogLine,
+  openReader,
+  type StoreReader,
+  type TestConfig,
+  writeTestConfig,
+} from './harness.js'
 
 export const CLI = fileURLToPath(new URL('../../build/cli/main.js', import.meta.url))
 
@@ -143,4 +150,33 @@ export async function startDaemon(
   const p = spawnCli(['start', '--config', config], env)
   if (ready) await p.waitForLog(/^floxgate is ready$/, timeoutMs)
   return p
+}
+
+/** The daemon as a child process on a test config, for one test file. */
+export interface DaemonScene {
+  cfg: TestConfig
+  daemon: CliProcess
+  /** A second connection on its database: what the daemon really committed. */
+  db: StoreReader
+}
+
+/**
+ * Registers this file's beforeAll/afterAll: a test config from `over` (logging at info,
+ * which the ready line needs), `floxgate start` on it once ready, and a reader on its
+ * database; afterAll SIGKILLs the daemon if a test has not stopped it. The fields are
+ * set once beforeAll ran. The CLI counterpart of harness.ts's useScene.
+ */
+export function useDaemon(over: Record<string, unknown> = {}): DaemonScene {
+  const scene = {} as DaemonScene
+  beforeAll(async () => {
+    scene.cfg = await writeTestConfig({ log: { level: 'info' }, ...over })
+    scene.daemon = await startDaemon(scene.cfg.file)
+    scene.db = openReader(scene.cfg.dbFile)
+  })
+  afterAll(async () => {
+    scene.db?.close()
+    await scene.daemon?.kill()
+    scene.cfg?.cleanup()
+  })
+  return scene
 }

@@ -1,26 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type CliProcess, startDaemon, withDeadline } from './cli-process.js'
-import {
-  connectClient,
-  openReader,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
+import { expect, it } from 'vitest'
+import { useDaemon, withDeadline } from './cli-process.js'
+import { connectClient, telemetry } from './harness.js'
 
-let cfg: TestConfig
-let daemon: CliProcess
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({ log: { level: 'info' } })
-  daemon = await startDaemon(cfg.file)
-})
-afterAll(async () => {
-  await daemon?.kill()
-  cfg?.cleanup()
-})
+const scene = useDaemon()
 
 it('`floxgate start` logs ready with its ports and database, serves sensors, and stops with exit 0', async () => {
+  const { cfg, daemon, db } = scene
   const ready = daemon.logs.find((l) => l.msg === 'floxgate is ready')
   expect(ready).toMatchObject({
     broker: 'embedded',
@@ -38,15 +23,10 @@ it('`floxgate start` logs ready with its ports and database, serves sensors, and
     },
   )
   await sensor.close()
-  const db = openReader(cfg.dbFile)
-  try {
-    expect(db.readings('porch').map((r) => [r.metric, r.value])).toEqual([
-      ['humidity', 60],
-      ['temperature', 18.5],
-    ])
-  } finally {
-    db.close()
-  }
+  expect(db.readings('porch').map((r) => [r.metric, r.value])).toEqual([
+    ['humidity', 60],
+    ['temperature', 18.5],
+  ])
 
   daemon.child.kill('SIGTERM')
   expect(await withDeadline(daemon.exited, 5000, 'exit after SIGTERM')).toBe(0)

@@ -290,8 +290,12 @@ export async function publishSeries(
 }
 
 /** Subscribes and waits for the SUBACK. */
-export async function subscribed(port: number, filter: string): Promise<RecordingClient> {
-  const c = await connectClient(port)
+export async function subscribed(
+  port: number,
+  filter: string,
+  opts: IClientOptions = {},
+): Promise<RecordingClient> {
+  const c = await connectClient(port, opts)
   await c.client.subscribeAsync(filter, { qos: 1 })
   return c
 }
@@ -304,17 +308,31 @@ export interface Scene {
   watcher: RecordingClient
 }
 
+export interface SceneOptions {
+  /** What the watcher subscribes to (default `floxgate/alerts/#`). */
+  readonly watch?: string
+  /** Connect options of the sensor and the watcher (credentials where users are set). */
+  readonly sensor?: IClientOptions
+  readonly watcher?: IClientOptions
+}
+
 /**
- * Registers this file's beforeAll/afterAll: a gateway started from `over`, a sensor
- * client and a watcher subscribed to `watch`. The fields are set once beforeAll ran.
+ * Registers this file's (or describe block's) beforeAll/afterAll: a gateway started from
+ * `over` (or what it resolves to, for configs that need an await such as password
+ * hashes), a sensor client and a watcher subscribed to `watch`. The fields are set once
+ * beforeAll ran.
  */
-export function useScene(over: Plain, watch = 'floxgate/alerts/#'): Scene {
+export function useScene(
+  over: Plain | (() => Promise<Plain>),
+  opts: SceneOptions | string = {},
+): Scene {
+  const o: SceneOptions = typeof opts === 'string' ? { watch: opts } : opts
   const scene = {} as Scene
   beforeAll(async () => {
-    scene.cfg = await writeTestConfig(over)
+    scene.cfg = await writeTestConfig(typeof over === 'function' ? await over() : over)
     scene.gw = await startGateway(scene.cfg.file)
-    scene.sensor = await connectClient(scene.gw.port)
-    scene.watcher = await subscribed(scene.gw.port, watch)
+    scene.sensor = await connectClient(scene.gw.port, o.sensor)
+    scene.watcher = await subscribed(scene.gw.port, o.watch ?? 'floxgate/alerts/#', o.watcher)
   })
   afterAll(async () => {
     await scene.sensor?.close()

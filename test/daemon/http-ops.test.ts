@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type CliProcess, startDaemon, withDeadline } from './cli-process.js'
-import { connectClient, publishSeries, type TestConfig, writeTestConfig } from './harness.js'
+import { existsSync, statSync } from 'node:fs'
+import { expect, it } from 'vitest'
+import { sampleSum } from '../helpers/prometheus.js'
+import { useDaemon, withDeadline } from './cli-process.js'
+import { connectClient, publishSeries } from './harness.js'
 
-let cfg: TestConfig
-let daemon: CliProcess
-
-beforeAll(async () => {
-  cfg = await writeTestConfig({ log: { level: 'info' }, http: { enabled: true } })
-  daemon = await startDaemon(cfg.file)
-})
-afterAll(async () => {
-  await daemon?.kill()
-  cfg?.cleanup()
-})
+const scene = useDaemon({ http: { enabled: true } })
 
 it('/healthz answers 200 with every check ok, and /metrics counts readings after traffic', async () => {
+  const { cfg, daemon } = scene
   const base = `http://127.0.0.1:${cfg.httpPort}`
   const health = await fetch(`${base}/healthz`)
   expect(health.status).toBe(200)
@@ -35,6 +28,11 @@ it('/healthz answers 200 with every check ok, and /metrics counts readings after
   expect(metrics).toMatch(/^floxgate_readings_in_total\{device_class="generic"\} 5$/m)
   expect(metrics).toMatch(/^floxgate_readings_stored_total 5$/m)
   expect(metrics).toMatch(/^floxgate_dead_letters_total\{reason="not-an-object"\} 1$/m)
+  // the buffer on disk: the database file and its WAL
+  const size = (f: string) => (existsSync(f) ? statSync(f).size : 0)
+  const bytes = sampleSum(metrics, 'floxgate_buffer_bytes')
+  expect(bytes).toBeGreaterThanOrEqual(size(cfg.dbFile))
+  expect(bytes).toBeLessThanOrEqual(size(cfg.dbFile) + size(`${cfg.dbFile}-wal`))
 
   daemon.child.kill('SIGTERM')
   expect(await withDeadline(daemon.exited, 5000, 'exit after SIGTERM')).toBe(0)

@@ -1,35 +1,14 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  connectClient,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
+import { expect, it } from 'vitest'
+import { telemetry, useScene } from './harness.js'
 
-let cfg: TestConfig
-let gw: RunningGateway
-let sensor: RecordingClient
-
-beforeAll(async () => {
-  // A long group-commit delay: a PUBACK sent at receipt would come back well before.
-  cfg = await writeTestConfig({ store: { batch: { maxRows: 1000, maxDelayMs: 300 } } })
-  gw = await startGateway(cfg.file)
-  sensor = await connectClient(gw.port)
-})
-afterAll(async () => {
-  await sensor?.close()
-  await gw?.stop()
-  cfg?.cleanup()
-})
+// A long group-commit delay: a PUBACK sent at receipt would come back well before.
+const scene = useScene({ store: { batch: { maxRows: 1000, maxDelayMs: 300 } } })
 
 it('QoS 1: the PUBACK comes only once the reading is committed to SQLite', async () => {
   const t0 = Date.now() - 60_000
   for (let i = 0; i < 5; i++) {
     const ts = t0 + i * 1000
-    await sensor.client.publishAsync(
+    await scene.sensor.client.publishAsync(
       'sensors/vault/telemetry',
       telemetry({ temperature: 10 + i }, ts),
       {
@@ -37,7 +16,7 @@ it('QoS 1: the PUBACK comes only once the reading is committed to SQLite', async
       },
     )
     // Read through a second connection at the moment the publish resolved.
-    expect(gw.db.readings('vault').find((r) => r.ts === ts)?.value).toBe(10 + i)
+    expect(scene.gw.db.readings('vault').find((r) => r.ts === ts)?.value).toBe(10 + i)
   }
 })
 
@@ -47,12 +26,12 @@ it('QoS 1 publishes in flight together are each committed before their own PUBAC
   await Promise.all(
     Array.from({ length: 50 }, async (_, i) => {
       const ts = t0 + i
-      await sensor.client.publishAsync(
+      await scene.sensor.client.publishAsync(
         'sensors/bulk/telemetry',
         telemetry({ temperature: i }, ts),
         { qos: 1 },
       )
-      seen.push(gw.db.readings('bulk').some((r) => r.ts === ts))
+      seen.push(scene.gw.db.readings('bulk').some((r) => r.ts === ts))
     }),
   )
   expect(seen).toHaveLength(50)

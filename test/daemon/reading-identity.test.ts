@@ -1,63 +1,28 @@
 import { spawn } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { rawConnect } from '../helpers/raw-mqtt.js'
+import { sampleSum, scrape } from '../helpers/prometheus.js'
+import { rawSession } from '../helpers/raw-mqtt.js'
 import { waitFor } from '../helpers/wait.js'
-import { type CliProcess, startDaemon } from './cli-process.js'
-import {
-  connectClient,
-  openReader,
-  type RecordingClient,
-  type StoreReader,
-  type TestConfig,
-  telemetry,
-  waitForReadings,
-  writeTestConfig,
-} from './harness.js'
+import { useDaemon } from './cli-process.js'
+import { connectClient, type RecordingClient, telemetry, waitForReadings } from './harness.js'
 
 /**
  * The identity of a reading (docs/storage.md), through the running daemon: real aedes,
  * real SQLite, mosquitto_pub and a bare MQTT client for DUP redeliveries. Each test
  * would fail on the (ts, series) key that merged readings by millisecond.
  */
-const scene = {} as {
-  cfg: TestConfig
-  daemon: CliProcess
-  gw: { port: number; db: StoreReader }
-  sensor: RecordingClient
-}
+const scene = useDaemon({
+  http: { enabled: true },
+  aggregates: { windowSeconds: 60, graceSeconds: 0 },
+})
+let sensor: RecordingClient
 beforeAll(async () => {
-  scene.cfg = await writeTestConfig({
-    log: { level: 'info' },
-    http: { enabled: true },
-    aggregates: { windowSeconds: 60, graceSeconds: 0 },
-  })
-  scene.daemon = await startDaemon(scene.cfg.file)
-  scene.gw = { port: scene.cfg.brokerPort, db: openReader(scene.cfg.dbFile) }
-  scene.sensor = await connectClient(scene.cfg.brokerPort)
+  sensor = await connectClient(scene.cfg.brokerPort)
 })
 afterAll(async () => {
-  await scene.sensor?.close()
-  scene.gw?.db.close()
-  await scene.daemon?.kill()
-  scene.cfg?.cleanup()
+  await sensor?.close()
 })
-
-async function scrape(): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${scene.cfg.httpPort}/metrics`)
-  return res.text()
-}
-
-/** Sum of every sample of `name` (all label values). */
-function total(text: string, name: string): number {
-  let sum = 0
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1))
-    }
-  }
-  return sum
-}
 
 function countRows(sql: string): number {
   const db = new Database(scene.cfg.dbFile, { readonly: true })
@@ -72,7 +37,7 @@ function mosquittoPub(topic: string, lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'mosquitto_pub',
-      ['-h', '127.0.0.1', '-p', String(scene.gw.port), '-q', '1', '-t', topic, '-l'],
+      ['-h', '127.0.0.1', '-p', String(scene.cfg.brokerPort), '-q', '1', '-t', topic, '-l'],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     )
     let err = ''
@@ -90,7 +55,7 @@ function mosquittoPub(topic: string, lines: string[]): Promise<void> {
 it('100 plain numbers from mosquitto_pub -q 1 -l are 100 rows, repeated values included', async () => {
   const values = Array.from({ length: 100 }, (_, i) => i % 5)
   await mosquittoPub('sensors/plain/temperature', values.map(String))
-  const rows = await waitForReadings(scene.gw.db, 'plain', 100)
+  const rows = await waitForReadings(scene.db, 'plain', 100)
   expect(rows).toHaveLength(100)
   // Receive-time stamps are unique per series, in arrival order.
   expect(new Set(rows.map((r) => r.ts)).size).toBe(100)
@@ -101,35 +66,35 @@ it('two readings with one sensor timestamp and different values are both kept; a
   const windowStart = Math.floor(Date.now() / 60_000) * 60_000 - 120_000
   const t = windowStart + 1000
   const topic = 'sensors/clocked/telemetry'
-  await scene.sensor.client.publishAsync(topic, telemetry({ temperature: 20 }, t), { qos: 1 })
-  await scene.sensor.client.publishAsync(topic, telemetry({ temperature: 25 }, t), { qos: 1 })
-  await scene.sensor.client.publishAsync(topic, telemetry({ temperature: 20 }, t), { qos: 1 })
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 20 }, t), { qos: 1 })
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 25 }, t), { qos: 1 })
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 20 }, t), { qos: 1 })
   // the next window's reading closes the first window
-  await scene.sensor.client.publishAsync(topic, telemetry({ temperature: 30 }, t + 60_000), {
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 30 }, t + 60_000), {
     qos: 1,
   })
-  const rows = await waitForReadings(scene.gw.db, 'clocked', 3)
+  const rows = await waitForReadings(scene.db, 'clocked', 3)
   expect(rows.map((r) => [r.ts, r.value])).toEqual([
     [t, 20],
     [t, 25],
     [t + 60_000, 30],
   ])
-  const agg = await waitFor(() => scene.gw.db.aggregates('clocked')[0], { what: 'the aggregate' })
+  const agg = await waitFor(() => scene.db.aggregates('clocked')[0], { what: 'the aggregate' })
   // The re-sent 20 counted once: 2 readings, mean 22.5 (was count 3, mean 21.7).
   expect(agg).toMatchObject({ count: 2, min: 20, max: 25, mean: 22.5 })
 })
 
 it('a DUP redelivery of a plain number (same session, packet id, payload) is stored once; a reused packet id without DUP is a new reading', async () => {
-  const raw = await rawConnect(scene.gw.port, 'dup-sensor')
+  const raw = await rawSession(scene.cfg.brokerPort, 'dup-sensor')
   try {
     const topic = 'sensors/clockless/temperature'
     await raw.publish(topic, '21.5', 7, false)
     await raw.publish(topic, '21.5', 7, true) // PUBACK lost: the sensor redelivers
-    expect(scene.gw.db.readings('clockless')).toHaveLength(1)
+    expect(scene.db.readings('clockless')).toHaveLength(1)
     await raw.publish(topic, '21.5', 7, false) // a new message reusing the id
     await raw.publish(topic, '21.5', 8, true) // DUP of something never stored: kept
     await raw.publish(topic, '22', 7, true) // DUP flag, other payload: not the same message
-    expect(scene.gw.db.readings('clockless').map((r) => r.value)).toEqual([21.5, 21.5, 21.5, 22])
+    expect(scene.db.readings('clockless').map((r) => r.value)).toEqual([21.5, 21.5, 21.5, 22])
   } finally {
     raw.close()
   }
@@ -137,35 +102,35 @@ it('a DUP redelivery of a plain number (same session, packet id, payload) is sto
 
 it("a sensor message id seen before is a redelivery, whatever the payload's time", async () => {
   const topic = 'sensors/ided/telemetry'
-  await scene.sensor.client.publishAsync(topic, JSON.stringify({ temperature: 20, id: 'm1' }), {
+  await sensor.client.publishAsync(topic, JSON.stringify({ temperature: 20, id: 'm1' }), {
     qos: 1,
   })
-  await scene.sensor.client.publishAsync(topic, JSON.stringify({ temperature: 20, id: 'm1' }), {
+  await sensor.client.publishAsync(topic, JSON.stringify({ temperature: 20, id: 'm1' }), {
     qos: 1,
   })
-  await scene.sensor.client.publishAsync(topic, JSON.stringify({ temperature: 20, id: 'm2' }), {
+  await sensor.client.publishAsync(topic, JSON.stringify({ temperature: 20, id: 'm2' }), {
     qos: 1,
   })
-  expect(scene.gw.db.readings('ided').map((r) => r.value)).toEqual([20, 20])
+  expect(scene.db.readings('ided').map((r) => r.value)).toEqual([20, 20])
 })
 
 it('/metrics tells the truth: stored = rows in SQLite, in = stored + duplicates + dead letters + dropped', async () => {
-  await scene.sensor.client.publishAsync('sensors/bad/telemetry', 'not json', { qos: 1 })
+  await sensor.client.publishAsync('sensors/bad/telemetry', 'not json', { qos: 1 })
   const rows = countRows('SELECT count(*) AS n FROM readings')
   const deadLetters = countRows('SELECT count(*) AS n FROM dead_letters')
   expect(deadLetters).toBe(1)
-  const text = await scrape()
-  const stored = total(text, 'floxgate_readings_stored_total')
-  const duplicates = total(text, 'floxgate_readings_duplicate_total')
-  const dead = total(text, 'floxgate_dead_letters_total')
-  const dropped = total(text, 'floxgate_readings_dropped_total')
-  const arrived = total(text, 'floxgate_readings_in_total')
+  const text = await scrape(scene.cfg.httpPort)
+  const stored = sampleSum(text, 'floxgate_readings_stored_total')
+  const duplicates = sampleSum(text, 'floxgate_readings_duplicate_total')
+  const dead = sampleSum(text, 'floxgate_dead_letters_total')
+  const dropped = sampleSum(text, 'floxgate_readings_dropped_total')
+  const arrived = sampleSum(text, 'floxgate_readings_in_total')
   expect(stored).toBe(rows)
   // the re-sent 20, the DUP 21.5 and the message id m1 again
   expect(duplicates).toBe(3)
   expect(dead).toBe(deadLetters)
   expect(arrived).toBe(stored + duplicates + dead + dropped)
-  expect(total(text, 'floxgate_store_commit_seconds_count')).toBeGreaterThan(0)
+  expect(sampleSum(text, 'floxgate_store_commit_seconds_count')).toBeGreaterThan(0)
   // no uplink configured: the outbox is empty
-  expect(total(text, 'floxgate_buffer_rows')).toBe(0)
+  expect(sampleSum(text, 'floxgate_buffer_rows')).toBe(0)
 })

@@ -1,40 +1,14 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.js'
 import { waitFor } from '../helpers/wait.js'
-import {
-  type AlertMessage,
-  connectClient,
-  publishSeries,
-  type RecordingClient,
-  type RunningGateway,
-  startGateway,
-  subscribed,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
-
-let cfg: TestConfig
-let gw: RunningGateway
-let sensor: RecordingClient
-let watcher: RecordingClient
+import { type AlertMessage, connectClient, publishSeries, telemetry, useScene } from './harness.js'
 
 const rules = (high: number) => [{ id: 'too-hot', metric: 'temperature', high, hysteresis: 1 }]
 
-beforeAll(async () => {
-  cfg = await writeTestConfig({ rules: rules(30) })
-  gw = await startGateway(cfg.file)
-  sensor = await connectClient(gw.port)
-  watcher = await subscribed(gw.port, 'floxgate/alerts/#')
-})
-afterAll(async () => {
-  await sensor?.close()
-  await watcher?.close()
-  await gw?.stop()
-  cfg?.cleanup()
-})
+const scene = useScene({ rules: rules(30) })
 
 it('a reload with a new threshold and a new topic applies to the next reading, loses none and keeps alert states', async () => {
+  const { cfg, gw, sensor, watcher } = scene
   const t0 = Date.now() - 600_000
   await publishSeries(sensor.client, 'hot', [31], t0, 1000)
   expect(gw.db.alerts().map((a) => [a.device, a.state])).toEqual([['hot', 'raised']])

@@ -1,37 +1,21 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import { type CliProcess, startDaemon, withDeadline } from './cli-process.js'
-import {
-  connectClient,
-  openReader,
-  publishSeries,
-  type RecordingClient,
-  type StoreReader,
-  type TestConfig,
-  writeTestConfig,
-} from './harness.js'
-
-let cfg: TestConfig
-let daemon: CliProcess
-let sensor: RecordingClient
-let db: StoreReader
+import { useDaemon, withDeadline } from './cli-process.js'
+import { connectClient, publishSeries, type RecordingClient } from './harness.js'
 
 const rules = (high: unknown) => [{ id: 'too-hot', metric: 'temperature', high }]
 
+const scene = useDaemon({ rules: rules(30) })
+let sensor: RecordingClient
 beforeAll(async () => {
-  cfg = await writeTestConfig({ log: { level: 'info' }, rules: rules(30) })
-  daemon = await startDaemon(cfg.file)
-  sensor = await connectClient(cfg.brokerPort)
-  db = openReader(cfg.dbFile)
+  sensor = await connectClient(scene.cfg.brokerPort)
 })
 afterAll(async () => {
-  db?.close()
   await sensor?.close()
-  await daemon?.kill()
-  cfg?.cleanup()
 })
 
 it('SIGHUP with an invalid config keeps the running one and logs why; with a valid one applies it', async () => {
+  const { cfg, daemon, db } = scene
   const t0 = Date.now() - 600_000
   cfg.rewrite({ rules: rules('thirty') })
   daemon.child.kill('SIGHUP')

@@ -1,34 +1,17 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import { type CliProcess, startDaemon, withDeadline } from './cli-process.js'
-import {
-  connectClient,
-  openReader,
-  type RecordingClient,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
+import { useDaemon, withDeadline } from './cli-process.js'
+import { connectClient, type RecordingClient, telemetry } from './harness.js'
 
-let cfg: TestConfig
-let daemon: CliProcess
+// A slow group commit keeps many readings pending when SIGTERM arrives.
+const scene = useDaemon({ store: { batch: { maxRows: 500, maxDelayMs: 100, qos0DelayMs: 100 } } })
 let sensor: RecordingClient | undefined
-
-beforeAll(async () => {
-  // A slow group commit keeps many readings pending when SIGTERM arrives.
-  cfg = await writeTestConfig({
-    log: { level: 'info' },
-    store: { batch: { maxRows: 500, maxDelayMs: 100, qos0DelayMs: 100 } },
-  })
-  daemon = await startDaemon(cfg.file)
-})
 afterAll(async () => {
   await sensor?.close()
-  await daemon?.kill()
-  cfg?.cleanup()
 })
 
 it('SIGTERM while a sensor sends QoS 1: exit 0 within 5 s and every PUBACKed reading is in SQLite', async () => {
+  const { cfg, daemon, db } = scene
   sensor = await connectClient(cfg.brokerPort)
   const client = sensor.client
   const acked: number[] = []
@@ -61,15 +44,10 @@ it('SIGTERM while a sensor sends QoS 1: exit 0 within 5 s and every PUBACKed rea
   expect(code).toBe(0)
   expect(took).toBeLessThan(5000)
 
-  const db = openReader(cfg.dbFile)
-  try {
-    const stored = new Set(db.readings('line').map((r) => r.ts))
-    const lost = acked.filter((ts) => !stored.has(ts))
-    expect(acked.length).toBeGreaterThanOrEqual(100)
-    expect(lost).toEqual([])
-  } finally {
-    db.close()
-  }
+  const stored = new Set(db.readings('line').map((r) => r.ts))
+  const lost = acked.filter((ts) => !stored.has(ts))
+  expect(acked.length).toBeGreaterThanOrEqual(100)
+  expect(lost).toEqual([])
   const stopping = daemon.logs.find((l) => /^stopping/.test(l.msg))
   expect(stopping?.signal).toBe('SIGTERM')
   expect(daemon.logs.some((l) => l.msg === 'stopped cleanly')).toBe(true)

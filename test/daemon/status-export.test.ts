@@ -1,29 +1,19 @@
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { beforeAll, expect, it } from 'vitest'
 import { EXIT } from '../../src/exit-codes.js'
 import { tempDir } from '../helpers/tmp.js'
-import { type CliProcess, runCli, startDaemon, withDeadline } from './cli-process.js'
-import {
-  connectClient,
-  publishSeries,
-  type TestConfig,
-  telemetry,
-  writeTestConfig,
-} from './harness.js'
+import { runCli, useDaemon, withDeadline } from './cli-process.js'
+import { connectClient, publishSeries, telemetry } from './harness.js'
 
-let cfg: TestConfig
-let daemon: CliProcess
 const t0 = Date.now() - 3_600_000
+const scene = useDaemon({
+  http: { enabled: true },
+  rules: [{ id: 'too-hot', metric: 'temperature', high: 30, severity: 'critical' }],
+})
 
 beforeAll(async () => {
-  cfg = await writeTestConfig({
-    log: { level: 'info' },
-    http: { enabled: true },
-    rules: [{ id: 'too-hot', metric: 'temperature', high: 30, severity: 'critical' }],
-  })
-  daemon = await startDaemon(cfg.file)
-  const sensor = await connectClient(cfg.brokerPort)
+  const sensor = await connectClient(scene.cfg.brokerPort)
   await publishSeries(sensor.client, 'bench-a', [20.5, 21.25], t0, 1000)
   await publishSeries(sensor.client, 'bench-b', [31], t0 + 5000, 1000)
   await sensor.client.publishAsync(
@@ -38,13 +28,9 @@ beforeAll(async () => {
   })
   await sensor.close()
 })
-afterAll(async () => {
-  await daemon?.kill()
-  cfg?.cleanup()
-})
 
 it('`floxgate status` beside the running daemon: health, active alerts, latest reading per device', async () => {
-  const r = await runCli(['status', '--config', cfg.file])
+  const r = await runCli(['status', '--config', scene.cfg.file])
   expect(r.stderr).toBe('')
   expect(r.code).toBe(0)
   expect(r.stdout).toContain('floxgate gw-test')
@@ -56,7 +42,7 @@ it('`floxgate status` beside the running daemon: health, active alerts, latest r
 })
 
 it('`floxgate export --format csv` writes the readings with a header', async () => {
-  const r = await runCli(['export', '--config', cfg.file, '--format', 'csv'])
+  const r = await runCli(['export', '--config', scene.cfg.file, '--format', 'csv'])
   expect(r.code).toBe(0)
   const lines = r.stdout.trim().split('\n')
   expect(lines[0]).toBe('device,metric,ts,value,receivedAt')
@@ -75,7 +61,7 @@ it('`floxgate export --format csv` writes the readings with a header', async () 
   const one = await runCli([
     'export',
     '--config',
-    cfg.file,
+    scene.cfg.file,
     '--format',
     'ndjson',
     '--device',
@@ -90,7 +76,7 @@ it('`floxgate export --format csv` writes the readings with a header', async () 
 })
 
 it('`floxgate export --kind alerts` and `--kind dead-letters`: the same CSV and NDJSON', async () => {
-  const alerts = await runCli(['export', '--config', cfg.file, '--kind', 'alerts'])
+  const alerts = await runCli(['export', '--config', scene.cfg.file, '--kind', 'alerts'])
   expect(alerts.code).toBe(0)
   const a = alerts.stdout.trim().split('\n')
   expect(a[0]).toBe('ts,device,metric,rule,kind,severity,state,value,threshold,since')
@@ -102,7 +88,7 @@ it('`floxgate export --kind alerts` and `--kind dead-letters`: the same CSV and 
   const dead = await runCli([
     'export',
     '--config',
-    cfg.file,
+    scene.cfg.file,
     '--kind',
     'dead-letters',
     '--format',
@@ -122,7 +108,7 @@ it('`floxgate export --kind alerts` and `--kind dead-letters`: the same CSV and 
   const none = await runCli([
     'export',
     '--config',
-    cfg.file,
+    scene.cfg.file,
     '--kind',
     'dead-letters',
     '--to',
@@ -132,9 +118,9 @@ it('`floxgate export --kind alerts` and `--kind dead-letters`: the same CSV and 
 })
 
 it('status exits 1 once the daemon is gone, and still reads the database', async () => {
-  daemon.child.kill('SIGTERM')
-  expect(await withDeadline(daemon.exited, 5000, 'exit after SIGTERM')).toBe(0)
-  const r = await runCli(['status', '--config', cfg.file])
+  scene.daemon.child.kill('SIGTERM')
+  expect(await withDeadline(scene.daemon.exited, 5000, 'exit after SIGTERM')).toBe(0)
+  const r = await runCli(['status', '--config', scene.cfg.file])
   expect(r.code).toBe(1)
   expect(r.stdout).toMatch(/health:\s+daemon not reachable/)
   expect(r.stdout).toContain('latest readings (3):')
@@ -145,7 +131,7 @@ it('status and export read the database where the service keeps it ($STATE_DIREC
   try {
     const env = { STATE_DIRECTORY: dir }
     for (const args of [['status'], ['export', '--format', 'csv']]) {
-      const r = await runCli([...args, '--config', cfg.file], 15_000, env)
+      const r = await runCli([...args, '--config', scene.cfg.file], 15_000, env)
       expect(r.code).toBe(EXIT.DATABASE)
       expect(r.stderr).toContain(`no database at ${join(dir, 'floxgate.db')}`)
       expect(r.stderr).toContain('FLX_ERR_STORE_NOT_FOUND')

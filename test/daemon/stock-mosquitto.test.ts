@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
+import { sampleSum, scrape } from '../helpers/prometheus.js'
 import { waitFor } from '../helpers/wait.js'
 import { type CliProcess, startDaemon } from './cli-process.js'
 import { type TestConfig, writeTestConfig } from './harness.js'
@@ -124,12 +125,8 @@ it('10,000 QoS 1 readings offered at 5,000/s: every one stored, none dropped', a
 })
 
 it('/metrics agrees with SQLite after the bursts: in = stored = rows', async () => {
-  const text = await (await fetch(`http://127.0.0.1:${cfg.httpPort}/metrics`)).text()
-  const total = (name: string) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
+  const text = await scrape(cfg.httpPort)
+  const total = (name: string) => sampleSum(text, name)
   expect(total('floxgate_readings_stored_total')).toBe(15_000)
   expect(total('floxgate_readings_in_total')).toBe(15_000)
   expect(total('floxgate_readings_duplicate_total') + total('floxgate_dead_letters_total')).toBe(0)

@@ -28,8 +28,12 @@ test('the README engine example routes a high reading and terminates on a critic
       file,
       `${code.replace("from 'floxgate'", `from ${JSON.stringify(entry)}`)}\nexport { result }\n`,
     )
-    const example = (await import(file)) as { result: { reason: string; eventsProcessed: number } }
+    const example = (await import(file)) as {
+      result: { reason: string; eventsProcessed: number; terminatedBy: string; errors: number }
+    }
     expect(example.result.reason).toBe('terminated')
+    expect(example.result.terminatedBy).toBe('classify')
+    expect(example.result.errors).toBe(0)
     // Both readings went through: the first was routed to the alert, the second ended it.
     expect(example.result.eventsProcessed).toBe(2)
   } finally {

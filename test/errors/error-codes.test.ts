@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ERR, type ErrorFactory, isError } from '../../src/errors.js'
 import { EXIT } from '../../src/exit-codes.js'
+import { classify } from '../../src/uplink/influxdb-target.js'
 import { resolveMqttOptions } from '../../src/uplink/options.js'
 
 const factories = Object.entries(ERR) as [string, ErrorFactory<never[]>][]
@@ -44,6 +45,23 @@ describe('src/errors.ts', () => {
         (e: unknown) =>
           isError(e, ERR.MQTT_CA_UNREADABLE) && e.message.startsWith('uplink.caFile "/nonexistent'),
       ),
+    )
+  })
+
+  it("says what an upstream's answer means with a declared code: retried, or refused for good", () => {
+    const retried = classify(503, '{"error":"engine: cache maximum memory size exceeded"}')
+    expect(retried.kind).toBe('failed')
+    const err = retried.kind === 'failed' ? retried.error : undefined
+    expect(isError(err, ERR.UPLINK_UPSTREAM_FAILED)).toBe(true)
+    expect((err as Error).message).toMatch(/^InfluxDB answered 503: engine: cache maximum/)
+    expect((err as Error).message).toContain('sent again after a backoff')
+    // 400: the data is wrong, sending it again cannot help
+    expect(classify(400, '{"error":"bad timestamp"}')).toEqual({
+      kind: 'rejected',
+      reason: 'InfluxDB answered 400: bad timestamp',
+    })
+    expect(ERR.UPLINK_UPSTREAM_REJECTED('InfluxDB answered 400: x').message).toMatch(
+      /kept as dead letters/,
     )
   })
 })

@@ -47,10 +47,14 @@ describe('scripts/check-imports.mjs', () => {
       'daemon/run.ts': "import { Store } from '../store/store.js'\nimport 'node:fs'\n",
       'mqtt/endpoint.ts':
         "import { ERR } from '../errors.js'\nimport type { X } from '../uplink/options.js'\n",
+      'notify/routing.ts': "import type { Config } from '../daemon/run.js'\n",
+      'errors.ts':
+        "import { ERR } from './engine/errors.js'\nimport { x } from './store/store.js'\n",
+      'shed/tool.ts': 'export const x = 1\n',
     })
     const r = check(src)
     expect(r.status).toBe(1)
-    expect(r.output).toContain('8 import(s) against the folder direction')
+    expect(r.output).toContain('11 import(s) against the folder direction')
     for (const wrong of [
       'engine/node.ts: imports ../errors.js',
       'engine/event/run.ts: imports ../../store/store.js',
@@ -60,6 +64,9 @@ describe('scripts/check-imports.mjs', () => {
       'nodes/context.ts: imports ../daemon/logger.js',
       'store/store.ts: imports ../nodes/events.js',
       'mqtt/endpoint.ts: imports ../uplink/options.js',
+      'notify/routing.ts: imports ../daemon/run.js',
+      'errors.ts: imports ./store/store.js',
+      'shed/tool.ts: shed/ has no rule',
     ]) {
       expect(r.output).toContain(wrong)
     }

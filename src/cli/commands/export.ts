@@ -1,10 +1,10 @@
 import { once } from 'node:events'
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs'
+import { createWriteStream, type WriteStream } from 'node:fs'
 import { loadConfig } from '../../config/load.js'
-import { ERR } from '../../errors.js'
 import { EXIT } from '../../exit-codes.js'
-import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
-import { openStore, type Store } from '../../store/index.js'
+import { devicesDir } from '../../ops/sea.js'
+import type { Store } from '../../store/index.js'
+import { openServiceStore } from './service-store.js'
 
 export interface ExportOptions {
   readonly config: string
@@ -54,14 +54,7 @@ const COLUMNS = {
  */
 export async function exportCommand(o: ExportOptions, err: (s: string) => void): Promise<number> {
   const config = loadConfig(o.config, process.env, { builtinProfilesDir: devicesDir() })
-  // read-only: never create an empty database where the service's is not
-  if (!existsSync(config.store.file)) throw ERR.STORE_NOT_FOUND(config.store.file)
-  const store = openStore({
-    file: config.store.file,
-    readonly: true,
-    integrityCheck: 'none',
-    nativeBinding: sqliteNativeBinding(),
-  })
+  const store = openServiceStore(config.store.file)
   const sink: NodeJS.WritableStream | WriteStream = o.out
     ? createWriteStream(o.out)
     : process.stdout

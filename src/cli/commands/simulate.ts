@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt'
+import { parseMqttUrl } from '../../mqtt/endpoint.js'
 import { Simulator } from '../../sim/simulator.js'
 
 export interface SimulateOptions {
@@ -24,7 +25,7 @@ export async function simulate(
   opts: SimulateOptions,
   out: (line: string) => void,
 ): Promise<number> {
-  const u = new URL(opts.url)
+  const broker = parseMqttUrl('--url', opts.url)
   const started = Date.now()
   const sim = new Simulator(
     {
@@ -50,11 +51,11 @@ export async function simulate(
     clients.set(
       d.id,
       await mqtt.connectAsync({
-        protocol: u.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
-        host: u.hostname,
-        port: Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883)),
-        username: opts.username,
-        password: opts.password,
+        protocol: broker.protocol,
+        host: broker.host,
+        port: broker.port,
+        username: opts.username ?? broker.username,
+        password: opts.password ?? broker.password,
         clientId: `${d.id}-${process.pid}`,
         reconnectPeriod: 1000,
       }),

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs'
 import { loadConfig } from '../../config/load.js'
-import { ERR } from '../../errors.js'
 import { EXIT } from '../../exit-codes.js'
-import { devicesDir, sqliteNativeBinding } from '../../ops/sea.js'
-import { openStore } from '../../store/index.js'
+import { devicesDir } from '../../ops/sea.js'
+import { openServiceStore } from './service-store.js'
 
 interface Health {
   status?: string
@@ -34,14 +32,7 @@ export async function statusCommand(
   } else {
     health = 'http endpoint disabled in the config'
   }
-  // read-only: never create an empty database where the service's is not
-  if (!existsSync(config.store.file)) throw ERR.STORE_NOT_FOUND(config.store.file)
-  const store = openStore({
-    file: config.store.file,
-    readonly: true,
-    integrityCheck: 'none',
-    nativeBinding: sqliteNativeBinding(),
-  })
+  const store = openServiceStore(config.store.file)
   try {
     const outbox = store.outboxStats()
     const active = store.activeAlerts()
