@@ -124,6 +124,12 @@ export const ERR = {
     (topic: string) =>
       `cannot publish to ${topic}: the broker connection is closed (a publish after shutdown is a bug in the caller)`,
   ),
+  // Handed to aedes' hooks to refuse a client's CONNECT, PUBLISH or SUBSCRIBE; the
+  // refusal itself is logged (rate-limited) and counted with its reason (refusal.ts).
+  BROKER_REFUSED: define(
+    'FLX_ERR_BROKER_REFUSED',
+    (detail: string) => `refused by the embedded broker: ${detail} (docs/security.md)`,
+  ),
   BROKER_PUBLISH: define(
     'FLX_ERR_BROKER_PUBLISH',
     (topic: string, reason: string) =>

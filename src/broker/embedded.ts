@@ -280,7 +280,7 @@ export class EmbeddedBroker {
     })
     if (!res.ok) {
       this.refuse(client, undefined, res.reason, undefined, res.detail, 'connack-refused', username)
-      throw Object.assign(new Error(res.detail), { returnCode: res.returnCode })
+      throw Object.assign(ERR.BROKER_REFUSED(res.detail), { returnCode: res.returnCode })
     }
     // A client id is its account's: another account (or an anonymous client) taking it
     // over would end that session and could receive its messages.
@@ -299,7 +299,7 @@ export class EmbeddedBroker {
         'connack-refused',
         username,
       )
-      throw Object.assign(new Error(detail), { returnCode: 2 })
+      throw Object.assign(ERR.BROKER_REFUSED(detail), { returnCode: 2 })
     }
     this.owners.set(client.id, { client, username: res.username })
     ;(client.conn as unknown as Duplex | undefined)?.once('close', () => this.forget(client))
@@ -333,12 +333,12 @@ export class EmbeddedBroker {
     const topic = packet.topic
     if (!client) {
       // a will of a client gone before this broker started; aedes' default rule stays
-      cb(topic.startsWith('$SYS/') ? new Error('$SYS/ topic is reserved') : null)
+      cb(topic.startsWith('$SYS/') ? ERR.BROKER_REFUSED('$SYS/ is reserved') : null)
       return
     }
     const s = this.sessions.get(client)
     if (!s) {
-      cb(new Error('not connected'))
+      cb(ERR.BROKER_REFUSED('a publish before the connection was accepted'))
       return
     }
     const bad = topicProblem(topic)
@@ -382,7 +382,7 @@ export class EmbeddedBroker {
       }
       // QoS 1/2 must not be acknowledged and thrown away: drop the connection instead
       this.refuse(client, s, 'rate-limited', topic, detail, 'disconnected')
-      cb(new Error(detail))
+      cb(ERR.BROKER_REFUSED(detail))
       return
     }
     if (!this.sensorTopics.some((f) => matchTopic(f, topic))) {
@@ -442,7 +442,7 @@ export class EmbeddedBroker {
         `${detail}; more than ${STRIKE_LIMIT} refused messages in a minute`,
         'disconnected',
       )
-      cb(new Error(detail))
+      cb(ERR.BROKER_REFUSED(detail))
       return
     }
     this.refuse(client, s, reason, packet.topic, detail, 'dead-lettered')

@@ -174,16 +174,7 @@ export class ReadingParser {
       return this.#parseJsonForPayloadDevice(compiled, topic, payload, receivedAt)
     }
     const entry = this.#devices.resolve(device, receivedAt)
-    if (entry === undefined) {
-      return refuse(
-        topic,
-        payload,
-        device,
-        receivedAt,
-        'unknown-device',
-        this.#devices.refusal(device),
-      )
-    }
+    if (entry === undefined) return this.#unknownDevice(device, topic, payload, receivedAt)
     if (payload.length === 0) {
       return refuse(topic, payload, device, receivedAt, 'empty-payload', 'the payload is empty')
     }
@@ -276,17 +267,13 @@ export class ReadingParser {
       )
     }
     const entry = this.#devices.resolve(device, receivedAt)
-    if (entry === undefined) {
-      return refuse(
-        topic,
-        payload,
-        device,
-        receivedAt,
-        'unknown-device',
-        this.#devices.refusal(device),
-      )
-    }
+    if (entry === undefined) return this.#unknownDevice(device, topic, payload, receivedAt)
     return this.#parseJson(t, entry, topic, payload, receivedAt, obj)
+  }
+
+  #unknownDevice(device: string, topic: string, payload: Buffer, receivedAt: number) {
+    const why = this.#devices.refusal(device)
+    return refuse(topic, payload, device, receivedAt, 'unknown-device', why)
   }
 
   #parseJson(

@@ -33,6 +33,8 @@ export interface BatchWriterOptions<T> {
    * kept for retry. Other errors come from an item: the batch is split to isolate it.
    */
   readonly isEnvironmentError: (err: unknown) => boolean
+  /** The error for a write after close (a bug in the caller). */
+  readonly closedError: () => Error
   /** Turns a raw error into the one given to callbacks. */
   readonly describe: (err: unknown) => Error
   readonly logger?: Log | undefined
@@ -78,7 +80,7 @@ export class BatchWriter<T> {
 
   /** `prompt` false: nobody waits for this commit, it may wait `relaxedDelayMs`. */
   write(item: T, cb?: DurableCallback, prompt = true): void {
-    if (this.closed) throw new Error('BatchWriter is closed')
+    if (this.closed) throw this.opts.closedError()
     if (this.failure !== undefined) {
       this.keepForRetry([item])
       const err = this.failure

@@ -1,6 +1,14 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
+import { ERR } from '../errors.js'
+import {
+  type Aggregate,
+  type AlertEvent,
+  alertRecord,
+  type DeadLetter,
+  type Reading,
+} from '../gateway/reading.js'
 import { MultiRowInsert } from './multi-row-insert.js'
+import type { NotificationQueue } from './notification-queue.js'
 import { type DropTally, emptyTally, type Outbox } from './outbox.js'
 import type { SeriesIndex, SeriesState } from './series-index.js'
 import type { OutboxEntry, RowKind, StoreItem } from './types.js'
@@ -45,9 +53,11 @@ export class RowWriter {
   private queuedReadings = 0
 
   constructor(
+    private readonly file: string,
     db: BetterSqlite3.Database,
     private readonly index: SeriesIndex,
     private readonly outboxes: readonly Outbox[],
+    private readonly notifications: NotificationQueue,
     private readonly deadLetterPayloadMax: number,
   ) {
     this.stmts = {
@@ -74,9 +84,6 @@ export class RowWriter {
       ),
       alertClear: db.prepare<[string, string, string]>(
         'DELETE FROM alert_state WHERE device = ? AND metric = ? AND rule = ?',
-      ),
-      notification: db.prepare<[string, string, number]>(
-        'INSERT INTO notifications (sink, payload, created_at) VALUES (?, ?, ?)',
       ),
       delivery: db.prepare<[string, string, string, number]>(
         `INSERT INTO deliveries (source, id, digest, at) VALUES (?, ?, ?, ?)
@@ -147,7 +154,7 @@ export class RowWriter {
         case 'alert':
           this.writeAlert(item.alert)
           if (item.notifications !== undefined) {
-            for (const n of item.notifications) this.stmts.notification.run(n.sink, n.payload, now)
+            this.notifications.add(item.notifications, now)
           }
           break
         case 'dead-letter':
@@ -235,20 +242,7 @@ export class RowWriter {
   }
 
   private writeAlert(a: AlertEvent): void {
-    const row = {
-      ts: a.ts,
-      gateway: a.gateway,
-      device: a.device,
-      metric: a.metric ?? null,
-      metricKey: a.metric ?? '',
-      rule: a.rule,
-      kind: a.kind,
-      severity: a.severity,
-      state: a.state,
-      value: a.value ?? null,
-      threshold: a.threshold ?? null,
-      since: a.since,
-    }
+    const row = { ...alertRecord(a), metricKey: a.metric ?? '' }
     const { metricKey: _unused, ...event } = row
     this.stmts.alertEvent.run(event)
     if (a.state === 'raised') {
@@ -277,7 +271,8 @@ export class RowWriter {
     const row =
       this.stmts.findSeries.get(s.device, s.metric) ??
       this.stmts.insertSeries.get(s.device, s.metric)
-    if (row === undefined) throw new Error('INSERT ... RETURNING gave no row')
+    if (row === undefined)
+      throw ERR.STORE_WRITE_FAILED(this.file, 'INSERT ... RETURNING gave no row')
     s.id = row.id
     this.learnt.push(s)
     return row.id

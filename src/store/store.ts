@@ -147,9 +147,11 @@ export class Store {
     this.notifications = new NotificationQueue(db)
     this.series = new SeriesIndex(db)
     this.rows = new RowWriter(
+      opts.file,
       db,
       this.series,
       [...this.outboxes.values()],
+      this.notifications,
       opts.deadLetterPayloadMax ?? 4096,
     )
     this.retention = new Retention(db, opts.file, {
@@ -174,6 +176,7 @@ export class Store {
       onGiveUp: (items) => this.settle(items),
       isEnvironmentError: (err) => ENVIRONMENT_CODES.test(String((err as { code?: unknown }).code)),
       describe: (err) => this.describe(err),
+      closedError: () => ERR.STORE_CLOSED(opts.file),
       logger: opts.logger,
     })
   }
