@@ -64,14 +64,7 @@ export class Gateway {
   private ha: HomeAssistantSync | undefined
   /** Who hears about committed readings and alerts (Home Assistant, the status page). */
   private readonly observers = new Set<StoredObserver>()
-  private readonly fanOut: StoredObserver = {
-    readingsStored: (rs) => {
-      for (const o of this.observers) o.readingsStored(rs)
-    },
-    alertStored: (a) => {
-      for (const o of this.observers) o.alertStored(a)
-    },
-  }
+  private readonly fanOut: StoredObserver = fanOut(this.observers)
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -447,6 +440,21 @@ function aggregateOutput(c: Config): AggregateOutput {
 
 function enabledUplinks(c: Config): readonly UplinkConfig[] {
   return c.uplinks.filter((u) => u.enabled)
+}
+
+/** One observer for many; idle while the set is empty. */
+function fanOut(observers: ReadonlySet<StoredObserver>): StoredObserver {
+  return {
+    get idle() {
+      return observers.size === 0
+    },
+    readingsStored: (rs) => {
+      for (const o of observers) o.readingsStored(rs)
+    },
+    alertStored: (a) => {
+      for (const o of observers) o.alertStored(a)
+    },
+  }
 }
 
 function storeOptions(

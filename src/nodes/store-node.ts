@@ -8,6 +8,11 @@ import { type Stream, upstream } from './output.js'
 
 /** Hears about readings and alert transitions once they are committed. */
 export interface StoredObserver {
+  /**
+   * True while nobody listens (no status page open, Home Assistant off): the store node
+   * then builds no per-message callback for it.
+   */
+  readonly idle?: boolean
   readingsStored(readings: readonly Reading[]): void
   alertStored(a: AlertEvent): void
 }
@@ -139,7 +144,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
    */
   private acknowledger(event: TelemetryEvent): DurableCallback | undefined {
     const message = event.message
-    const observer = this.opts.observer
+    const observer = this.opts.observer?.idle === true ? undefined : this.opts.observer
     let pending =
       (event.readings.length > 0 || event.delivery !== undefined || event.duplicates > 0 ? 1 : 0) +
       event.deadLetters.length +

@@ -90,8 +90,11 @@ export class BatchWriter<T> {
     this.waiting.push(item)
     this.callbacks.push(cb)
     this.waitingRows += this.opts.weight === undefined ? 1 : this.opts.weight(item)
-    if (this.waitingRows >= this.opts.maxRows || (prompt && this.opts.commitWhenIdle))
-      this.scheduleImmediate()
+    // A full batch commits now, inside this call: waiting for the event loop to come
+    // round let a burst queue four times maxRows, all of it surviving the young
+    // generation's collections until then (bench:gateway's flood, --trace-gc).
+    if (this.waitingRows >= this.opts.maxRows) this.flush()
+    else if (prompt && this.opts.commitWhenIdle) this.scheduleImmediate()
     else if (this.timer === undefined || (prompt && !this.timerPrompt)) {
       // a prompt write cuts a relaxed wait short; its own delay never ends later than that
       if (this.timer !== undefined) clearTimeout(this.timer)

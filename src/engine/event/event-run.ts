@@ -44,6 +44,9 @@ interface Slot<E, C, A extends string> {
   readonly step: Step<E, C, A>
   readonly wait: (signal?: AbortSignal) => Promise<E | SourceClosed>
   readonly poll: (() => E | typeof NO_EVENT) | undefined
+  /** The wait's two outcomes, made once per slot rather than per wait. */
+  arrived: (e: E | SourceClosed) => void
+  failed: (err: unknown) => void
   event: E | undefined
   closed: boolean
 }
@@ -92,13 +95,16 @@ export class EventRun<E, C, A extends string> {
     for (const step of steps) {
       const n = step.node
       if (typeof n.waitForEvent !== 'function') continue
-      this.slots.push({
+      const slot: Slot<E, C, A> = {
         step,
         wait: n.waitForEvent.bind(n),
         poll: typeof n.pollEvent === 'function' ? n.pollEvent.bind(n) : undefined,
+        arrived: (e) => this.arrived(slot, e),
+        failed: (err) => this.waitFailed(slot, err),
         event: undefined,
         closed: false,
-      })
+      }
+      this.slots.push(slot)
     }
   }
 
@@ -192,10 +198,7 @@ export class EventRun<E, C, A extends string> {
   }
 
   private waitOn(slot: Slot<E, C, A>): void {
-    slot.wait(this.ac.signal).then(
-      (e) => this.arrived(slot, e),
-      (err: unknown) => this.waitFailed(slot, err),
-    )
+    slot.wait(this.ac.signal).then(slot.arrived, slot.failed)
   }
 
   private arrived(slot: Slot<E, C, A>, e: E | SourceClosed): void {
