@@ -324,6 +324,12 @@ describe('without a preset: nested fields, device from payload, local time zone'
     expect(missing.deadLetters[0]?.detail).toMatch(
       /device: the field "model" of the device id template "\{model\}-\{id\}"/,
     )
+    // An id built from payload fields is bounded and checked like one from a topic.
+    const long = send(p, 'radio/x/json', `{"model":"${'M'.repeat(100)}","id":7,"AM2301":{}}`)
+    expect(long.deadLetters[0]).toMatchObject({ reason: 'bad-device-id', device: undefined })
+    expect(long.deadLetters[0]?.detail).toMatch(/^device id of 102 characters is longer than 64/)
+    const control = send(p, 'radio/x/json', '{"model":"M\\u0007","id":7,"AM2301":{}}')
+    expect(control.deadLetters[0]?.detail).toMatch(/contains control characters/)
   })
 
   it('co2, battery and illuminance are metrics on number topics too', () => {
