@@ -178,6 +178,22 @@ describe('status page with a token', () => {
     // Health and metrics stay open for the operator's scraper.
     expect((await fetch(`${s.http.url}/healthz`)).status).toBe(200)
   })
+
+  it('a cookie that is not valid percent-encoding is a 401 like any wrong token, not a 500', async () => {
+    for (const cookie of [
+      'floxgate_token=%E0%A4%A',
+      'floxgate_token=%',
+      `floxgate_token=${'%'.repeat(3000)}`,
+    ]) {
+      const r = await fetch(`${s.http.url}/api/devices`, { headers: { cookie } })
+      expect(r.status, cookie.slice(0, 30)).toBe(401)
+    }
+    // The right token among other cookies still works.
+    const ok = await fetch(`${s.http.url}/api/devices`, {
+      headers: { cookie: `other=%; floxgate_token=${encodeURIComponent(TOKEN)}` },
+    })
+    expect(ok.status).toBe(200)
+  })
 })
 
 it('a non-loopback http.host without a token is a config error naming http.token', async () => {
