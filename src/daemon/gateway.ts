@@ -270,6 +270,12 @@ export class Gateway {
       rules: c.rules,
       acceptUnknown: c.unknownDevices.policy === 'accept',
       active: this.parts.rules.activeAlerts(),
+      unknownLive: (id) => {
+        // Heard since the start (or a reload), else before it: its newest stored reading.
+        const seen = this.parts.devices.unknownSeenAt(id) ?? this.store.lastHeard(id)
+        const limit = this.clock.now() - c.unknownDevices.forgetAfterSeconds * 1000
+        return seen !== undefined && seen > limit
+      },
     })
     this.observers.add(this.ha)
   }
