@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Publisher } from '../broker/intake.js'
 import type { DeviceDirectory, DeviceEntry } from '../gateway/device-directory.js'
+import { deviceIdProblem } from '../gateway/device-id.js'
 import { profileMetrics } from '../gateway/profile.js'
 import type { AlertEvent, Reading } from '../gateway/reading.js'
 import { type ResolvedRule, type RuleConfig, resolveRules } from '../gateway/rule-spec.js'
@@ -142,7 +143,9 @@ export class HomeAssistantSync {
         if (row.configured !== 0) continue
         const state = stateTopicOf(row.payload)
         const e = state === undefined ? undefined : publishedEntity(this.ctx, row.topic, state)
+        // A device id refused since it was announced (one with "+" or "#") is not kept.
         if (e === undefined || model.devices.isConfigured(e.device)) continue
+        if (deviceIdProblem(e.device) !== undefined) continue
         let metrics = unknown.get(e.device)
         if (metrics === undefined) {
           if (!model.unknownLive(e.device)) continue

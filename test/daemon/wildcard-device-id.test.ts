@@ -6,7 +6,9 @@
  * each reconnect: one radio packet would cut the gateway off its broker for good. Such an
  * id is a dead letter, and the publisher itself refuses a wildcard topic with a clear error.
  */
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { haObjectId } from '../../src/homeassistant/object-id.js'
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js'
 import { waitFor } from '../helpers/wait.js'
 import { type MosquittoSub, mosquittoSub } from '../homeassistant/mosquitto-sub.js'
@@ -89,4 +91,45 @@ it('the publisher refuses a topic with a wildcard, and the connection carries on
   await publisher.publish('floxgate/still/here', 'yes', { qos: 1, retain: false })
   await ha.latest('floxgate/still/here', (m) => m.payload === 'yes')
   expect(mosquitto.log()).not.toMatch(/protocol error/)
+})
+
+it('a database from before such ids were refused still starts: its active alert and Home Assistant entities are skipped with a warning, then removed', async () => {
+  const legacy = await writeTestConfig({
+    homeassistant: { enabled: true },
+    sensors: { topics: [{ preset: 'rtl_433' }] },
+    rules: [{ id: 'overheat', metric: 'temperature', high: 30 }],
+  })
+  try {
+    let g = await startGateway(legacy.file)
+    const s = await connectClient(g.port)
+    await s.client.publishAsync('rtl_433/pi/events', '{"model":"Old","id":1,"temperature_C":45}', {
+      qos: 1,
+    })
+    await waitFor(() => g.db.alerts().length === 1 || undefined)
+    await s.close()
+    await g.stop()
+    // What an older floxgate stored for {"model":"Old#","id":1,...}: the same rows under
+    // an id with "#".
+    const db = new Database(legacy.dbFile)
+    db.exec(`UPDATE alert_state SET device = 'Old#-1'; UPDATE series SET device = 'Old#-1';
+             UPDATE ha_discovery SET payload = replace(payload, '/ha/Old-1/', '/ha/Old#-1/'),
+               topic = replace(topic, '_Old-1_', '_${haObjectId('Old#-1')}_')`)
+    db.close()
+
+    g = await startGateway(legacy.file)
+    try {
+      const skipped = g.logs.filter((l) =>
+        String(l.msg).startsWith('could not publish an active alert again at start'),
+      )
+      expect(skipped.map((l) => l.topic)).toEqual(['floxgate/alerts/Old#-1/temperature/overheat'])
+      // Its entities went at the start (2: the sensor and the rule's binary sensor).
+      expect(
+        g.logs.find((l) => String(l.msg).startsWith('Home Assistant discovery:'))?.msg,
+      ).toMatch(/, 2 removed$/)
+    } finally {
+      await g.stop()
+    }
+  } finally {
+    legacy.cleanup()
+  }
 })
