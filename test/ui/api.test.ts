@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the API's JSON answers, checked field by field below
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkConfig, formatConfigErrors } from '../../src/config/index.js'
 import { UI_FILES } from '../../src/ui/status-page.js'
@@ -119,6 +120,35 @@ describe('status page API without a token (loopback)', () => {
     // No CDN: every script and stylesheet is local.
     expect(html).not.toMatch(/(src|href)="https?:/)
   })
+
+  it('answers only requests addressed to a loopback name: a DNS-rebound page on another site gets 403', async () => {
+    const port = new URL(s.http.url).port
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost']) {
+      expect(await statusWithHost('/api/devices', host), host).toBe(200)
+    }
+    // evil.example resolved to 127.0.0.1 after the page loaded: the browser sends its name.
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
+      expect(await statusWithHost('/api/devices', host), host).toBe(403)
+      expect(await statusWithHost('/', host), host).toBe(403)
+      expect(await statusWithHost('/events', host), host).toBe(403)
+    }
+    // The operator's scraper is not a browser: /healthz and /metrics answer any name.
+    expect(await statusWithHost('/healthz', `gateway.lan:${port}`)).toBe(200)
+  })
+
+  /** fetch() may not set Host; node:http may. */
+  function statusWithHost(path: string, host: string): Promise<number> {
+    const url = new URL(path, s.http.url)
+    return new Promise((resolve, reject) => {
+      const req = request(url, { headers: { host } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+        req.destroy()
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
 
   it('streams new readings as server-sent events', async () => {
     const ctrl = new AbortController()
