@@ -257,6 +257,11 @@ export class Gateway {
       this.ha = undefined
       return
     }
+    if (this.ha !== undefined && this.ha.prefix !== c.homeassistant.discoveryPrefix) {
+      // A new prefix: a new sync, whose first run removes what went out under the old one.
+      this.observers.delete(this.ha)
+      this.ha = undefined
+    }
     const haLog = new RateLimitedLog(this.deps.logger.child({ part: 'homeassistant' }))
     this.ha ??= new HomeAssistantSync(this.store.database, this.broker.publisher, {
       discoveryPrefix: c.homeassistant.discoveryPrefix,
@@ -269,6 +274,7 @@ export class Gateway {
       devices: this.parts.devices,
       rules: c.rules,
       acceptUnknown: c.unknownDevices.policy === 'accept',
+      maxUnknownDevices: c.homeassistant.maxUnknownDevices,
       active: this.parts.rules.activeAlerts(),
       unknownLive: (id) => {
         // Heard since the start (or a reload), else before it: its newest stored reading.

@@ -45,6 +45,8 @@ export interface HomeAssistantModel {
    * reading. Its entities are kept only while it is.
    */
   readonly unknownLive: (device: string) => boolean
+  /** Unknown devices announced at most; the others publish nothing to Home Assistant. */
+  readonly maxUnknownDevices: number
 }
 
 interface PublishedRow {
@@ -74,6 +76,14 @@ export class HomeAssistantSync {
   private readonly rules = new Map<string, readonly ResolvedRule[]>()
   /** Device directories whose forgotten devices this sync hears of. */
   private readonly hooked = new WeakSet<DeviceDirectory>()
+  /** Unknown devices announced now (counted against `maxUnknownDevices`). */
+  private unknownAnnounced = 0
+  /**
+   * Unknown devices past `maxUnknownDevices`: not announced, their readings and alerts
+   * not published. Bounded by the live unknown devices (dropped when forgotten).
+   */
+  private readonly unannounced = new Set<string>()
+  private readonly putAll
 
   constructor(
     db: BetterSqlite3.Database,
@@ -92,6 +102,14 @@ export class HomeAssistantSync {
       ),
       remove: db.prepare<[string]>('DELETE FROM ha_discovery WHERE topic = ?'),
     }
+    // One transaction for a device's configs: one commit (one fsync), not one per entity.
+    this.putAll = db.transaction((rows: readonly [string, string, number][]) => {
+      for (const r of rows) this.stmts.put.run(...r)
+    })
+  }
+
+  get prefix(): string {
+    return this.ctx.prefix
   }
 
   /**
@@ -110,6 +128,8 @@ export class HomeAssistantSync {
     }
     this.sensors.clear()
     this.rules.clear()
+    this.unannounced.clear()
+    this.unknownAnnounced = 0
     const active = new Map(model.active.map((a) => [`${a.device}\u0000${a.rule}`, a]))
     const want = new Map<string, { payload: string; configured: number }>()
     const states: Array<[string, string]> = []
@@ -148,7 +168,7 @@ export class HomeAssistantSync {
         if (deviceIdProblem(e.device) !== undefined) continue
         let metrics = unknown.get(e.device)
         if (metrics === undefined) {
-          if (!model.unknownLive(e.device)) continue
+          if (unknown.size >= model.maxUnknownDevices || !model.unknownLive(e.device)) continue
           metrics = new Set()
           unknown.set(e.device, metrics)
         }
@@ -157,7 +177,9 @@ export class HomeAssistantSync {
     }
     for (const [id, metrics] of unknown) {
       const entry = model.devices.describeUnknown(id)
-      if (entry !== undefined) addDevice(entry, metrics)
+      if (entry === undefined) continue
+      addDevice(entry, metrics)
+      this.unknownAnnounced++
     }
 
     const sends: Promise<void>[] = []
@@ -167,10 +189,8 @@ export class HomeAssistantSync {
       sends.push(...this.remove(row.topic, row.payload))
       removed++
     }
-    for (const [topic, w] of want) {
-      this.stmts.put.run(topic, w.payload, w.configured)
-      sends.push(this.send(topic, w.payload))
-    }
+    this.putAll([...want].map(([topic, w]) => [topic, w.payload, w.configured] as const))
+    for (const [topic, w] of want) sends.push(this.send(topic, w.payload))
     for (const [topic, payload] of states) sends.push(this.send(topic, payload))
     await Promise.all(sends)
     this.opts.logger.info(
@@ -182,20 +202,41 @@ export class HomeAssistantSync {
   /** After a commit: each value on its sensor's state topic (announcing new sensors first). */
   readingsStored(readings: readonly Reading[]): void {
     for (const r of readings) {
-      if (this.sensors.get(r.device)?.has(r.metric) !== true) this.announce(r.device, r.metric)
+      if (this.sensors.get(r.device)?.has(r.metric) !== true && !this.announce(r.device, r.metric))
+        continue
       void this.send(sensorStateTopic(this.ctx, r.device, r.metric), String(r.value))
     }
   }
 
   /** An alert transition: its rule's binary sensor goes ON or OFF with the alert's figures. */
   alertStored(a: AlertEvent): void {
+    // Only devices Home Assistant knows: no retained state for one never announced.
+    if (!this.rules.has(a.device)) return
     void this.send(problemStateTopic(this.ctx, a.device, a.rule), problemState(alertState(a)))
   }
 
-  /** The first reading of a sensor this process has not announced (an unknown device). */
-  private announce(device: string, metric: string): void {
-    const entry = this.model?.devices.resolve(device)
-    if (entry === undefined) return
+  /**
+   * The first reading of a sensor this process has not announced (an unknown device, or a
+   * metric its profile does not list): false when the device is not to be announced.
+   */
+  private announce(device: string, metric: string): boolean {
+    if (this.unannounced.has(device)) return false
+    const model = this.model
+    const entry = model?.devices.resolve(device)
+    if (model === undefined || entry === undefined) return false
+    const first = !this.rules.has(device)
+    if (first && !entry.known) {
+      if (this.unknownAnnounced >= model.maxUnknownDevices) {
+        this.unannounced.add(device)
+        this.opts.rateLimited.warn(
+          'homeassistant-max-unknown',
+          { device: device.slice(0, 64), max: model.maxUnknownDevices },
+          `unknown device not announced to Home Assistant: homeassistant.maxUnknownDevices (${model.maxUnknownDevices}) are; configure the device, or raise the limit`,
+        )
+        return false
+      }
+      this.unknownAnnounced++
+    }
     let metrics = this.sensors.get(device)
     if (metrics === undefined) {
       metrics = new Set()
@@ -203,21 +244,23 @@ export class HomeAssistantSync {
     }
     metrics.add(metric)
     const configured = entry.known ? 1 : 0
-    const sensor = sensorConfig(this.ctx, entry, metric)
-    this.stmts.put.run(sensor.topic, sensor.payload, configured)
-    void this.send(sensor.topic, sensor.payload)
-    if (this.rules.has(device)) return
-    const rules = this.rulesOf(entry)
-    this.rules.set(device, rules)
-    for (const r of rules) {
-      const c = problemConfig(this.ctx, entry, r)
-      this.stmts.put.run(c.topic, c.payload, configured)
-      void this.send(c.topic, c.payload)
-      void this.send(
-        problemStateTopic(this.ctx, device, r.id),
-        problemState(ruleState(r, undefined)),
-      )
+    const configs = [sensorConfig(this.ctx, entry, metric)]
+    const states: [string, string][] = []
+    if (first) {
+      const rules = this.rulesOf(entry)
+      this.rules.set(device, rules)
+      for (const r of rules) {
+        configs.push(problemConfig(this.ctx, entry, r))
+        states.push([
+          problemStateTopic(this.ctx, device, r.id),
+          problemState(ruleState(r, undefined)),
+        ])
+      }
     }
+    this.putAll(configs.map((c) => [c.topic, c.payload, configured] as const))
+    for (const c of configs) void this.send(c.topic, c.payload)
+    for (const [topic, payload] of states) void this.send(topic, payload)
+    return true
   }
 
   /** An unknown device was forgotten: its entities and retained states go. */
@@ -234,8 +277,9 @@ export class HomeAssistantSync {
       void this.send(topic, '')
       void this.send(problemStateTopic(this.ctx, device, r.id), '')
     }
+    if (this.rules.delete(device)) this.unknownAnnounced--
     this.sensors.delete(device)
-    this.rules.delete(device)
+    this.unannounced.delete(device)
   }
 
   /** Removes a published config: its row, its retained config and its retained state. */

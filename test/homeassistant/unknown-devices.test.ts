@@ -46,10 +46,14 @@ async function homeAssistant(port: number): Promise<MosquittoSub> {
   return s
 }
 
-/** The retained messages a Home Assistant connecting now gets, once `marker` has arrived. */
-async function retainedNow(port: number, marker: string): Promise<Map<string, string>> {
+/**
+ * The retained messages a Home Assistant connecting now gets, once every topic of
+ * `present` has arrived (both subscriptions' retained messages stream in on their own;
+ * an absence is asserted only next to presences from the same filter).
+ */
+async function retainedNow(port: number, present: string[]): Promise<Map<string, string>> {
   const s = await homeAssistant(port)
-  await s.latest(marker)
+  for (const t of present) await s.latest(t, (m) => m.retained && m.payload !== '')
   return new Map(s.messages.filter((m) => m.retained).map((m) => [m.topic, m.payload]))
 }
 
@@ -82,10 +86,15 @@ it("an unknown device's entities follow the rules on reload", async () => {
   await ha.latest(problemTopic('porch', 'frost'), (m) => m.payload === '', "porch's frost removed")
   const dryConfig = await ha.latest(problemTopic('porch', 'dry'))
   expect(JSON.parse(dryConfig.payload)).toMatchObject({ device_class: 'problem' })
-  const now = await retainedNow(gw!.port, problemTopic('porch', 'dry'))
-  expect(now.has(sensorTopic('porch'))).toBe(true)
-  expect(now.has(problemTopic('porch', 'overheat'))).toBe(true)
+  const now = await retainedNow(gw!.port, [
+    problemTopic('porch', 'dry'),
+    sensorTopic('porch'),
+    problemTopic('porch', 'overheat'),
+    'floxgate/gw-test/ha/porch/problem/dry',
+    'floxgate/gw-test/ha/porch/problem/overheat',
+  ])
   expect(now.has(problemTopic('porch', 'frost'))).toBe(false)
+  expect(now.has('floxgate/gw-test/ha/porch/problem/frost')).toBe(false)
   expect(JSON.parse(now.get('floxgate/gw-test/ha/porch/problem/dry') ?? '{}')).toMatchObject({
     state: 'OFF',
   })
@@ -98,10 +107,9 @@ it('a forgotten unknown device loses its entities and states, and is announced a
   await ha.latest(problemTopic('porch', 'overheat'), (m) => m.payload === '', 'overheat removed')
   await ha.latest('floxgate/gw-test/ha/porch/temperature', (m) => m.payload === '')
   await ha.latest('floxgate/gw-test/ha/porch/problem/overheat', (m) => m.payload === '')
-  const gone = await retainedNow(
-    gw!.port,
+  const gone = await retainedNow(gw!.port, [
     'homeassistant/binary_sensor/floxgate_gw-test_status/config',
-  )
+  ])
   expect([...gone.keys()].filter((t) => t.includes('porch'))).toEqual([])
 
   await sensor!.client.publishAsync(
@@ -142,8 +150,11 @@ it('at a start, an unknown device heard lately keeps its entities; one silent pa
   gw = await startGateway(cfg.file)
   // The embedded broker lost its retained messages with the restart: what Home Assistant
   // sees now is what the start published.
-  const after = await retainedNow(gw.port, sensorTopic('porch'))
-  expect(after.has(problemTopic('porch', 'overheat'))).toBe(true)
+  const after = await retainedNow(gw.port, [
+    sensorTopic('porch'),
+    problemTopic('porch', 'overheat'),
+    'floxgate/gw-test/ha/porch/problem/overheat',
+  ])
   expect(JSON.parse(after.get('floxgate/gw-test/ha/porch/problem/overheat') ?? '{}')).toMatchObject(
     { state: 'OFF', threshold: 30 },
   )
@@ -151,4 +162,35 @@ it('at a start, an unknown device heard lately keeps its entities; one silent pa
   expect(gw.logs.find((l) => l.msg.startsWith('Home Assistant discovery:'))?.msg).toMatch(
     /, 2 removed$/,
   )
+})
+
+it('announces at most homeassistant.maxUnknownDevices unknown devices: the rest publish nothing to Home Assistant', async () => {
+  cfg = await writeTestConfig({
+    homeassistant: { enabled: true, maxUnknownDevices: 2 },
+    rules: [overheat],
+  })
+  gw = await startGateway(cfg.file)
+  sensor = await connectClient(gw.port)
+  for (const d of ['one', 'two', 'three']) {
+    await sensor.client.publishAsync(
+      `sensors/${d}/telemetry`,
+      telemetry({ temperature: 35 }, Date.now()),
+      {
+        qos: 1,
+      },
+    )
+  }
+  // All three are stored and alerted on as usual.
+  await waitFor(() => gw!.db.alerts().length === 3 || undefined)
+  const now = await retainedNow(gw.port, [
+    problemTopic('two', 'overheat'),
+    sensorTopic('one'),
+    'floxgate/gw-test/ha/one/temperature',
+    'floxgate/gw-test/ha/two/problem/overheat',
+  ])
+  expect(now.get('floxgate/gw-test/ha/two/problem/overheat')).toMatch(/"state":"ON"/)
+  // Nothing of the third: no config, no value, no rule state retained in the broker.
+  expect([...now.keys()].filter((t) => t.includes('three'))).toEqual([])
+  const warned = gw.logs.filter((l) => String(l.msg).includes('homeassistant.maxUnknownDevices'))
+  expect(warned.map((l) => l.device)).toEqual(['three'])
 })
