@@ -133,6 +133,8 @@ export class HomeAssistantSync {
     const active = new Map(model.active.map((a) => [`${a.device}\u0000${a.rule}`, a]))
     const want = new Map<string, { payload: string; configured: number }>()
     const states: Array<[string, string]> = []
+    /** State topics still in use: a config removed under another prefix keeps its value. */
+    const kept = new Set<string>([this.ctx.statusTopic])
     const gateway = gatewayConfig(this.ctx)
     want.set(gateway.topic, { payload: gateway.payload, configured: 1 })
     const addDevice = (d: DeviceEntry, metrics: Iterable<string>) => {
@@ -142,6 +144,7 @@ export class HomeAssistantSync {
       for (const metric of metrics) {
         add(sensorConfig(this.ctx, d, metric))
         announced.add(metric)
+        kept.add(sensorStateTopic(this.ctx, d.id, metric))
       }
       this.sensors.set(d.id, announced)
       const rules = this.rulesOf(d)
@@ -186,7 +189,7 @@ export class HomeAssistantSync {
     let removed = 0
     for (const row of rows) {
       if (want.has(row.topic)) continue
-      sends.push(...this.remove(row.topic, row.payload))
+      sends.push(...this.remove(row.topic, row.payload, kept))
       removed++
     }
     this.putAll([...want].map(([topic, w]) => [topic, w.payload, w.configured] as const))
@@ -283,12 +286,12 @@ export class HomeAssistantSync {
   }
 
   /** Removes a published config: its row, its retained config and its retained state. */
-  private remove(topic: string, payload: string): Promise<void>[] {
+  private remove(topic: string, payload: string, kept: ReadonlySet<string>): Promise<void>[] {
     this.stmts.remove.run(topic)
     const sends = [this.send(topic, '')]
     // Its retained state goes too, so the broker does not keep values nobody shows.
     const state = stateTopicOf(payload)
-    if (state !== undefined && state !== this.ctx.statusTopic) sends.push(this.send(state, ''))
+    if (state !== undefined && !kept.has(state)) sends.push(this.send(state, ''))
     return sends
   }
 
