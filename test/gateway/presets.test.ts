@@ -261,6 +261,29 @@ describe('a payload a preset does not understand is a dead letter naming the pre
       /^rtl_433 preset, field temperature_C: the Remote event has none of the fields temperature_C/,
     ],
     ['rtl_433', 'rtl_433/p/events', 'not json', 'not-json', /^rtl_433: not JSON/],
+    // Firmware sends null for a failed read: the dead letter names the field.
+    [
+      'tasmota',
+      'tele/t/SENSOR',
+      '{"AM2301":{"Temperature":null,"Humidity":null},"TempUnit":"C"}',
+      'missing-field',
+      /^tasmota preset, field AM2301\.Temperature: null \(the firmware sent no value/,
+    ],
+    [
+      'shelly',
+      'x/events/rpc',
+      '{"src":"a","method":"NotifyStatus","params":{"temperature:0":{"id":0,"tC":null}}}',
+      'missing-field',
+      /^shelly-gen2 preset, field params\.temperature:0\.tC: null/,
+    ],
+    // Payload strings quoted in a detail are bounded.
+    [
+      'rtl_433',
+      'rtl_433/p/events',
+      `{"model":"${'M'.repeat(5000)}","id":1}`,
+      'missing-field',
+      /^rtl_433 preset, field temperature_C: the M{40}… event has none of the fields/,
+    ],
     [
       'openmqttgateway',
       'home/g/BTtoMQTT/AA',
