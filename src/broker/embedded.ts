@@ -17,7 +17,13 @@ import type {
   SensorMessage,
 } from './intake.js'
 import { IntakeGate } from './intake-gate.js'
-import { clipForLog, MAX_TOPIC_BYTES, REFUSED_PAYLOAD_HEAD_BYTES, topicProblem } from './limits.js'
+import {
+  clipForLog,
+  MAX_TOPIC_BYTES,
+  publishTopicProblem,
+  REFUSED_PAYLOAD_HEAD_BYTES,
+  topicProblem,
+} from './limits.js'
 import {
   type Listener,
   listenTcp,
@@ -543,6 +549,10 @@ export class EmbeddedBroker {
 
   private publish(topic: string, payload: Buffer | string, o: PublishOptions): Promise<void> {
     if (this.aedes.closed) return Promise.reject(ERR.BROKER_CLOSED(topic))
+    // aedes delivers whatever it is given; its subscribers (Home Assistant) must not get
+    // a topic they could not subscribe to or publish themselves.
+    const bad = publishTopicProblem(topic)
+    if (bad !== undefined) return Promise.reject(ERR.BROKER_PUBLISH(topic, bad))
     const packet: PublishPacket = {
       cmd: 'publish',
       topic,

@@ -8,6 +8,7 @@ import { VERSION } from '../version.js'
 import { AckSequence, type Release } from './ack-sequence.js'
 import type { Publisher, PublishOptions, QoS, SensorIntake, SensorMessage } from './intake.js'
 import { IntakeGate } from './intake-gate.js'
+import { publishTopicProblem } from './limits.js'
 import { isValidFilter } from './topic-filter.js'
 
 export interface ExternalBrokerOptions {
@@ -339,6 +340,8 @@ export class ExternalBroker {
     if (this.client.disconnecting || this.client.disconnected) {
       return Promise.reject(ERR.BROKER_CLOSED(topic))
     }
+    const bad = publishTopicProblem(topic)
+    if (bad !== undefined) return Promise.reject(ERR.BROKER_PUBLISH(topic, bad))
     return this.client.publishAsync(topic, payload, { qos: o.qos, retain: o.retain }).then(
       () => undefined,
       (err: Error) => {

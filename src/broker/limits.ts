@@ -38,3 +38,17 @@ export function topicProblem(topic: string): string | undefined {
   if (topic.includes('\uFFFD')) return 'the topic is not valid UTF-8 (MQTT-1.5.3-1)'
   return undefined
 }
+
+/**
+ * Why the gateway must not publish to `topic`, or undefined. A topic name holds no
+ * wildcard [MQTT-3.3.2-2], and is neither empty nor holds U+0000 [MQTT-4.7.3-1,
+ * MQTT-1.5.3-2]: Mosquitto drops a client that sends one, and MQTT.js resends its QoS 1
+ * publishes after every reconnect, so one bad topic would cut the gateway off for good.
+ */
+export function publishTopicProblem(topic: string): string | undefined {
+  if (topic.length === 0) return 'the topic is empty'
+  if (topic.includes('#')) return 'the topic contains the wildcard "#" (MQTT-3.3.2-2)'
+  if (topic.includes('+')) return 'the topic contains the wildcard "+" (MQTT-3.3.2-2)'
+  if (topic.includes('\u0000')) return 'the topic contains U+0000 (MQTT-1.5.3-2)'
+  return undefined
+}

@@ -455,6 +455,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       discoveryPrefix: topicTemplate.default('homeassistant'),
+      /**
+       * Unknown devices announced at most (configured ones always are): each costs
+       * about 8 KB of retained messages in the embedded broker.
+       */
+      maxUnknownDevices: int(0, 100_000).default(1000),
     })
     .prefault({}),
   alerts: z

@@ -250,6 +250,11 @@ export class Gateway {
       this.ha = undefined
       return
     }
+    if (this.ha !== undefined && this.ha.prefix !== c.homeassistant.discoveryPrefix) {
+      // A new prefix: a new sync, whose first run removes what went out under the old one.
+      this.observers.delete(this.ha)
+      this.ha = undefined
+    }
     const haLog = new RateLimitedLog(this.deps.logger.child({ part: 'homeassistant' }))
     this.ha ??= new HomeAssistantSync(this.store.database, this.broker.publisher, {
       discoveryPrefix: c.homeassistant.discoveryPrefix,
@@ -262,7 +267,14 @@ export class Gateway {
       devices: this.parts.devices,
       rules: c.rules,
       acceptUnknown: c.unknownDevices.policy === 'accept',
+      maxUnknownDevices: c.homeassistant.maxUnknownDevices,
       active: this.parts.rules.activeAlerts(),
+      unknownLive: (id) => {
+        // Heard since the start (or a reload), else before it: its newest stored reading.
+        const seen = this.parts.devices.unknownSeenAt(id) ?? this.store.lastHeard(id)
+        const limit = this.clock.now() - c.unknownDevices.forgetAfterSeconds * 1000
+        return seen !== undefined && seen > limit
+      },
     })
     this.observers.add(this.ha)
   }
@@ -312,10 +324,17 @@ export class Gateway {
     const out = alertOutput(this.config)
     for (const a of active) {
       const ev = { ...a, state: 'raised' as const }
-      await this.broker.publisher.publish(alertTopic(out.topics, ev), alertPayload(ev), {
-        qos: out.qos,
-        retain: out.retain,
-      })
+      const topic = alertTopic(out.topics, ev)
+      // One alert that cannot be published (a device id from before ids with "+" or "#"
+      // were refused) must not keep the gateway from starting.
+      await this.broker.publisher
+        .publish(topic, alertPayload(ev), { qos: out.qos, retain: out.retain })
+        .catch((err: unknown) => {
+          this.deps.logger.warn(
+            { topic, err: String(err) },
+            'could not publish an active alert again at start; it stays in the alert history (floxgate export) and clears as usual',
+          )
+        })
     }
   }
 

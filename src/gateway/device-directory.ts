@@ -135,6 +135,24 @@ export class DeviceDirectory {
     return this.#entries.get(id)?.known === true
   }
 
+  /**
+   * The entry an unknown device has or would get under the current policy, without
+   * accepting it (no slot of `max` taken, no silence restarted); undefined when the policy
+   * refuses unknown devices or `id` is configured.
+   */
+  describeUnknown(id: string): DeviceEntry | undefined {
+    const hit = this.#entries.get(id)
+    if (hit !== undefined) return hit.known ? undefined : hit
+    const profile = this.#defaultProfile
+    if (this.#policy.policy !== 'accept' || profile === undefined) return undefined
+    return unknownEntry(id, profile)
+  }
+
+  /** When a live unknown device was last heard of, undefined if it is not one. */
+  unknownSeenAt(id: string): number | undefined {
+    return this.#unknownSeen.get(id)
+  }
+
   /** The live unknown devices and when each was last heard of (for a reload). */
   unknownDevices(): IterableIterator<[string, number]> {
     return this.#unknownSeen.entries()
@@ -166,16 +184,7 @@ export class DeviceDirectory {
     const profile = this.#defaultProfile
     if (this.#policy.policy !== 'accept' || profile === undefined) return undefined
     this.#unknownSeen.set(id, seenAt)
-    const entry: DeviceEntry = {
-      id,
-      name: id,
-      location: undefined,
-      profile,
-      calibration: {},
-      derive: profile.derive,
-      ruleOverrides: {},
-      known: false,
-    }
+    const entry = unknownEntry(id, profile)
     this.#entries.set(id, entry)
     return entry
   }
@@ -186,5 +195,18 @@ export class DeviceDirectory {
       return `device "${id}" is not configured and ${this.#policy.max} unknown devices are already accepted (each is forgotten after ${this.#policy.forgetAfterSeconds} s of silence; raise unknownDevices.max or configure the device)`
     }
     return `device "${id}" is not configured (unknownDevices.policy is dead-letter)`
+  }
+}
+
+function unknownEntry(id: string, profile: DeviceProfile): DeviceEntry {
+  return {
+    id,
+    name: id,
+    location: undefined,
+    profile,
+    calibration: {},
+    derive: profile.derive,
+    ruleOverrides: {},
+    known: false,
   }
 }

@@ -139,6 +139,21 @@ export function readPreset(
     })
   }
   if (readings.length === 0 && deadLetters === undefined) {
+    const empty = outcome.empty?.[0]
+    if (ignored === 0 && empty !== undefined) {
+      return refuse(
+        topic,
+        payload,
+        m.device,
+        receivedAt,
+        'missing-field',
+        presetDetail(preset, {
+          reason: 'missing-field',
+          field: empty,
+          detail: 'null (the firmware sent no value: a failed sensor read?)',
+        }),
+      )
+    }
     const metrics = [...new Set(outcome.samples.map((s) => s.metric))].join(', ')
     return refuse(
       topic,
@@ -154,8 +169,9 @@ export function readPreset(
   return { device: readings[0]?.device ?? m.device, readings, deadLetters: deadLetters ?? [] }
 }
 
+/** Fields and details may quote payload keys and values: bounded like every client string. */
 function presetDetail(preset: Preset, b: BadField): string {
-  return `${preset.name} preset, field ${b.field}: ${b.detail}`
+  return `${preset.name} preset, field ${clip(b.field, 80)}: ${clip(b.detail, 400)}`
 }
 
 /**

@@ -266,6 +266,11 @@ export class ReadingParser {
         `device: the field "${typeof device === 'object' ? device.missing : '?'}" of the device id template "${template?.source ?? ''}" is missing or not a string or number`,
       )
     }
+    // As for ids from topics: bounded, printable, usable as a topic level.
+    const badId = deviceIdProblem(device)
+    if (badId !== undefined) {
+      return refuse(topic, payload, undefined, receivedAt, 'bad-device-id', badId)
+    }
     const entry = this.#devices.resolve(device, receivedAt)
     if (entry === undefined) return this.#unknownDevice(device, topic, payload, receivedAt)
     return this.#parseJson(t, entry, topic, payload, receivedAt, obj)

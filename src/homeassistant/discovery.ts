@@ -71,6 +71,50 @@ export function problemStateTopic(c: DiscoveryContext, device: string, rule: str
   return `floxgate/${c.gateway}/ha/${device}/problem/${rule}`
 }
 
+function sensorUniqueId(c: DiscoveryContext, device: string, metric: string): string {
+  return `${deviceIdentifier(c, device)}_${haObjectId(metric)}`
+}
+
+function problemUniqueId(c: DiscoveryContext, device: string, rule: string): string {
+  return `${deviceIdentifier(c, device)}_${haObjectId(rule)}_problem`
+}
+
+/** Where the discovery config of a device's metric goes. */
+export function sensorConfigTopic(c: DiscoveryContext, device: string, metric: string): string {
+  return `${c.prefix}/sensor/${sensorUniqueId(c, device, metric)}/config`
+}
+
+/** Where the discovery config of a device's rule goes. */
+export function problemConfigTopic(c: DiscoveryContext, device: string, rule: string): string {
+  return `${c.prefix}/binary_sensor/${problemUniqueId(c, device, rule)}/config`
+}
+
+/**
+ * The device and, for a sensor, the metric of a discovery config published before (as
+ * stored in `ha_discovery`), read back from its topics; undefined when it was published
+ * under another prefix or gateway id.
+ */
+export function publishedEntity(
+  c: DiscoveryContext,
+  topic: string,
+  stateTopic: string,
+): { readonly device: string; readonly metric: string | undefined } | undefined {
+  const base = `floxgate/${c.gateway}/ha/`
+  if (!stateTopic.startsWith(base)) return undefined
+  const rest = stateTopic.slice(base.length)
+  if (topic.startsWith(`${c.prefix}/sensor/`)) {
+    // Metric names hold no "/": the last level is the metric.
+    const cut = rest.lastIndexOf('/')
+    if (cut <= 0) return undefined
+    const device = rest.slice(0, cut)
+    const metric = rest.slice(cut + 1)
+    return sensorConfigTopic(c, device, metric) === topic ? { device, metric } : undefined
+  }
+  const m = /^(.+)\/problem\/([^/]+)$/.exec(rest)
+  if (m === null || problemConfigTopic(c, m[1]!, m[2]!) !== topic) return undefined
+  return { device: m[1]!, metric: undefined }
+}
+
 export function sensorConfig(
   c: DiscoveryContext,
   d: DeviceEntry,
@@ -79,9 +123,9 @@ export function sensorConfig(
   const m = haMetric(metric)
   // A metric Home Assistant has no class for keeps the unit the config or profile declares.
   const unit = m.unit ?? d.profile.metrics[metric]?.unit
-  const uniqueId = `${deviceIdentifier(c, d.id)}_${haObjectId(metric)}`
+  const uniqueId = sensorUniqueId(c, d.id, metric)
   return {
-    topic: `${c.prefix}/sensor/${uniqueId}/config`,
+    topic: sensorConfigTopic(c, d.id, metric),
     payload: JSON.stringify({
       name: m.name,
       unique_id: uniqueId,
@@ -101,10 +145,10 @@ export function problemConfig(
   d: DeviceEntry,
   rule: ResolvedRule,
 ): DiscoveryMessage {
-  const uniqueId = `${deviceIdentifier(c, d.id)}_${haObjectId(rule.id)}_problem`
+  const uniqueId = problemUniqueId(c, d.id, rule.id)
   const topic = problemStateTopic(c, d.id, rule.id)
   return {
-    topic: `${c.prefix}/binary_sensor/${uniqueId}/config`,
+    topic: problemConfigTopic(c, d.id, rule.id),
     payload: JSON.stringify({
       name: `Alert ${rule.id}`,
       unique_id: uniqueId,

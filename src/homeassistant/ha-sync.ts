@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Publisher } from '../broker/intake.js'
 import type { DeviceDirectory, DeviceEntry } from '../gateway/device-directory.js'
+import { deviceIdProblem } from '../gateway/device-id.js'
 import { profileMetrics } from '../gateway/profile.js'
 import type { AlertEvent, Reading } from '../gateway/reading.js'
 import { type ResolvedRule, type RuleConfig, resolveRules } from '../gateway/rule-spec.js'
@@ -12,10 +13,13 @@ import {
   type DiscoveryMessage,
   gatewayConfig,
   problemConfig,
+  problemConfigTopic,
   problemState,
   problemStateTopic,
+  publishedEntity,
   ruleState,
   sensorConfig,
+  sensorConfigTopic,
   sensorStateTopic,
 } from './discovery.js'
 
@@ -35,6 +39,14 @@ export interface HomeAssistantModel {
   readonly acceptUnknown: boolean
   /** Alerts raised now, for the rule sensors' initial states. */
   readonly active: readonly AlertEvent[]
+  /**
+   * True while an unknown device counts as live: heard within
+   * `unknownDevices.forgetAfterSeconds`, counted across restarts from its newest stored
+   * reading. Its entities are kept only while it is.
+   */
+  readonly unknownLive: (device: string) => boolean
+  /** Unknown devices announced at most; the others publish nothing to Home Assistant. */
+  readonly maxUnknownDevices: number
 }
 
 interface PublishedRow {
@@ -51,16 +63,27 @@ interface PublishedRow {
  *
  * The configs published are recorded in SQLite (`ha_discovery`), so a device removed
  * from the config, even while floxgate was stopped, gets its empty retained config (Home
- * Assistant then deletes the entity), and an unknown device's entities survive a restart.
+ * Assistant then deletes the entity). An unknown device's entities follow the config like
+ * a configured one's while it is live, and are removed when it is forgotten.
  */
 export class HomeAssistantSync {
   private readonly ctx: DiscoveryContext
   private readonly stmts
   private model: HomeAssistantModel | undefined
-  /** `device\0metric` of sensors announced by this process. */
-  private readonly sensors = new Set<string>()
+  /** Metrics announced by this process, per device. */
+  private readonly sensors = new Map<string, Set<string>>()
   /** Devices whose rule sensors this process announced, with their rules. */
   private readonly rules = new Map<string, readonly ResolvedRule[]>()
+  /** Device directories whose forgotten devices this sync hears of. */
+  private readonly hooked = new WeakSet<DeviceDirectory>()
+  /** Unknown devices announced now (counted against `maxUnknownDevices`). */
+  private unknownAnnounced = 0
+  /**
+   * Unknown devices past `maxUnknownDevices`: not announced, their readings and alerts
+   * not published. Bounded by the live unknown devices (dropped when forgotten).
+   */
+  private readonly unannounced = new Set<string>()
+  private readonly putAll
 
   constructor(
     db: BetterSqlite3.Database,
@@ -79,6 +102,14 @@ export class HomeAssistantSync {
       ),
       remove: db.prepare<[string]>('DELETE FROM ha_discovery WHERE topic = ?'),
     }
+    // One transaction for a device's configs: one commit (one fsync), not one per entity.
+    this.putAll = db.transaction((rows: readonly [string, string, number][]) => {
+      for (const r of rows) this.stmts.put.run(...r)
+    })
+  }
+
+  get prefix(): string {
+    return this.ctx.prefix
   }
 
   /**
@@ -87,18 +118,35 @@ export class HomeAssistantSync {
    */
   async sync(model: HomeAssistantModel): Promise<void> {
     this.model = model
+    if (!this.hooked.has(model.devices)) {
+      this.hooked.add(model.devices)
+      model.devices.onForget((id) => {
+        // A directory replaced by a reload hands its live devices over; only the current
+        // one's forgetting counts.
+        if (this.model?.devices === model.devices) this.forget(id)
+      })
+    }
     this.sensors.clear()
     this.rules.clear()
+    this.unannounced.clear()
+    this.unknownAnnounced = 0
     const active = new Map(model.active.map((a) => [`${a.device}\u0000${a.rule}`, a]))
-    const want = new Map<string, string>()
+    const want = new Map<string, { payload: string; configured: number }>()
     const states: Array<[string, string]> = []
-    const add = (m: DiscoveryMessage) => want.set(m.topic, m.payload)
-    add(gatewayConfig(this.ctx))
-    for (const d of model.devices.configured) {
-      for (const metric of profileMetrics(d.profile)) {
+    /** State topics still in use: a config removed under another prefix keeps its value. */
+    const kept = new Set<string>([this.ctx.statusTopic])
+    const gateway = gatewayConfig(this.ctx)
+    want.set(gateway.topic, { payload: gateway.payload, configured: 1 })
+    const addDevice = (d: DeviceEntry, metrics: Iterable<string>) => {
+      const configured = d.known ? 1 : 0
+      const add = (m: DiscoveryMessage) => want.set(m.topic, { payload: m.payload, configured })
+      const announced = new Set<string>()
+      for (const metric of metrics) {
         add(sensorConfig(this.ctx, d, metric))
-        this.sensors.add(`${d.id}\u0000${metric}`)
+        announced.add(metric)
+        kept.add(sensorStateTopic(this.ctx, d.id, metric))
       }
+      this.sensors.set(d.id, announced)
       const rules = this.rulesOf(d)
       for (const r of rules) {
         add(problemConfig(this.ctx, d, r))
@@ -107,27 +155,45 @@ export class HomeAssistantSync {
       }
       this.rules.set(d.id, rules)
     }
+    for (const d of model.devices.configured) addDevice(d, profileMetrics(d.profile))
+
+    const rows = this.stmts.all.all()
+    // Unknown devices announced before (this run or an earlier one) and still live: the
+    // same metrics, under the current config's rules and names.
+    const unknown = new Map<string, Set<string>>()
+    if (model.acceptUnknown) {
+      for (const row of rows) {
+        if (row.configured !== 0) continue
+        const state = stateTopicOf(row.payload)
+        const e = state === undefined ? undefined : publishedEntity(this.ctx, row.topic, state)
+        // A device id refused since it was announced (one with "+" or "#") is not kept.
+        if (e === undefined || model.devices.isConfigured(e.device)) continue
+        if (deviceIdProblem(e.device) !== undefined) continue
+        let metrics = unknown.get(e.device)
+        if (metrics === undefined) {
+          if (unknown.size >= model.maxUnknownDevices || !model.unknownLive(e.device)) continue
+          metrics = new Set()
+          unknown.set(e.device, metrics)
+        }
+        if (e.metric !== undefined) metrics.add(e.metric)
+      }
+    }
+    for (const [id, metrics] of unknown) {
+      const entry = model.devices.describeUnknown(id)
+      if (entry === undefined) continue
+      addDevice(entry, metrics)
+      this.unknownAnnounced++
+    }
+
     const sends: Promise<void>[] = []
     let removed = 0
-    for (const row of this.stmts.all.all()) {
+    for (const row of rows) {
       if (want.has(row.topic)) continue
-      if (row.configured === 0 && model.acceptUnknown) {
-        // An unknown device seen before: keep its entities (re-published for a broker that
-        // lost its retained messages in a restart).
-        sends.push(this.send(row.topic, row.payload))
-        continue
-      }
-      this.stmts.remove.run(row.topic)
-      sends.push(this.send(row.topic, ''))
-      // Its retained state goes too, so the broker does not keep values nobody shows.
-      const state = stateTopicOf(row.payload)
-      if (state !== undefined && state !== this.ctx.statusTopic) sends.push(this.send(state, ''))
+      sends.push(...this.remove(row.topic, row.payload, kept))
       removed++
     }
-    for (const [topic, payload] of want) {
-      this.stmts.put.run(topic, payload, 1)
-      sends.push(this.send(topic, payload))
-    }
+    this.putAll([...want].map(([topic, w]) => [topic, w.payload, w.configured] as const))
+    for (const [topic, w] of want) sends.push(this.send(topic, w.payload))
     for (const [topic, payload] of states) sends.push(this.send(topic, payload))
     await Promise.all(sends)
     this.opts.logger.info(
@@ -139,37 +205,94 @@ export class HomeAssistantSync {
   /** After a commit: each value on its sensor's state topic (announcing new sensors first). */
   readingsStored(readings: readonly Reading[]): void {
     for (const r of readings) {
-      if (!this.sensors.has(`${r.device}\u0000${r.metric}`)) this.announce(r.device, r.metric)
+      if (this.sensors.get(r.device)?.has(r.metric) !== true && !this.announce(r.device, r.metric))
+        continue
       void this.send(sensorStateTopic(this.ctx, r.device, r.metric), String(r.value))
     }
   }
 
   /** An alert transition: its rule's binary sensor goes ON or OFF with the alert's figures. */
   alertStored(a: AlertEvent): void {
+    // Only devices Home Assistant knows: no retained state for one never announced.
+    if (!this.rules.has(a.device)) return
     void this.send(problemStateTopic(this.ctx, a.device, a.rule), problemState(alertState(a)))
   }
 
-  /** The first reading of a sensor this process has not announced (an unknown device). */
-  private announce(device: string, metric: string): void {
-    this.sensors.add(`${device}\u0000${metric}`)
-    const entry = this.model?.devices.resolve(device)
-    if (entry === undefined) return
-    const configured = entry.known ? 1 : 0
-    const sensor = sensorConfig(this.ctx, entry, metric)
-    this.stmts.put.run(sensor.topic, sensor.payload, configured)
-    void this.send(sensor.topic, sensor.payload)
-    if (this.rules.has(device)) return
-    const rules = this.rulesOf(entry)
-    this.rules.set(device, rules)
-    for (const r of rules) {
-      const c = problemConfig(this.ctx, entry, r)
-      this.stmts.put.run(c.topic, c.payload, configured)
-      void this.send(c.topic, c.payload)
-      void this.send(
-        problemStateTopic(this.ctx, device, r.id),
-        problemState(ruleState(r, undefined)),
-      )
+  /**
+   * The first reading of a sensor this process has not announced (an unknown device, or a
+   * metric its profile does not list): false when the device is not to be announced.
+   */
+  private announce(device: string, metric: string): boolean {
+    if (this.unannounced.has(device)) return false
+    const model = this.model
+    const entry = model?.devices.resolve(device)
+    if (model === undefined || entry === undefined) return false
+    const first = !this.rules.has(device)
+    if (first && !entry.known) {
+      if (this.unknownAnnounced >= model.maxUnknownDevices) {
+        this.unannounced.add(device)
+        this.opts.rateLimited.warn(
+          'homeassistant-max-unknown',
+          { device: device.slice(0, 64), max: model.maxUnknownDevices },
+          `unknown device not announced to Home Assistant: homeassistant.maxUnknownDevices (${model.maxUnknownDevices}) are; configure the device, or raise the limit`,
+        )
+        return false
+      }
+      this.unknownAnnounced++
     }
+    let metrics = this.sensors.get(device)
+    if (metrics === undefined) {
+      metrics = new Set()
+      this.sensors.set(device, metrics)
+    }
+    metrics.add(metric)
+    const configured = entry.known ? 1 : 0
+    const configs = [sensorConfig(this.ctx, entry, metric)]
+    const states: [string, string][] = []
+    if (first) {
+      const rules = this.rulesOf(entry)
+      this.rules.set(device, rules)
+      for (const r of rules) {
+        configs.push(problemConfig(this.ctx, entry, r))
+        states.push([
+          problemStateTopic(this.ctx, device, r.id),
+          problemState(ruleState(r, undefined)),
+        ])
+      }
+    }
+    this.putAll(configs.map((c) => [c.topic, c.payload, configured] as const))
+    for (const c of configs) void this.send(c.topic, c.payload)
+    for (const [topic, payload] of states) void this.send(topic, payload)
+    return true
+  }
+
+  /** An unknown device was forgotten: its entities and retained states go. */
+  private forget(device: string): void {
+    for (const metric of this.sensors.get(device) ?? []) {
+      const topic = sensorConfigTopic(this.ctx, device, metric)
+      this.stmts.remove.run(topic)
+      void this.send(topic, '')
+      void this.send(sensorStateTopic(this.ctx, device, metric), '')
+    }
+    for (const r of this.rules.get(device) ?? []) {
+      const topic = problemConfigTopic(this.ctx, device, r.id)
+      this.stmts.remove.run(topic)
+      void this.send(topic, '')
+      void this.send(problemStateTopic(this.ctx, device, r.id), '')
+    }
+    if (this.rules.delete(device)) this.unknownAnnounced--
+    this.sensors.delete(device)
+    this.unannounced.delete(device)
+  }
+
+  /** Removes a published config: its row, its retained config and its retained state. */
+  private remove(topic: string, payload: string, kept: ReadonlySet<string>): Promise<void>[] {
+    this.stmts.remove.run(topic)
+    const sends = [this.send(topic, '')]
+    // Its retained state goes too, so the broker does not keep values nobody shows.
+    const state = stateTopicOf(payload)
+    if (state !== undefined && !kept.has(state)) sends.push(this.send(state, ''))
+    return sends
   }
 
   private rulesOf(d: DeviceEntry): readonly ResolvedRule[] {

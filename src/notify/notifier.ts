@@ -148,8 +148,11 @@ export class Notifier {
       if (!outcome.retry) {
         this.queue.refused(sinkId, row.id, outcome.detail, this.now())
         this.opts.metrics.refused(sinkId)
-        this.opts.logger.error(
-          { sink: sinkId, reason: outcome.reason, detail: outcome.detail, payload: row.payload },
+        // Rate-limited: a sink refusing everything (a revoked token) and a flapping sensor
+        // would otherwise write a line per alert transition.
+        this.opts.rateLimited.error(
+          `notify:${sinkId}:refused`,
+          { sink: sinkId, reason: outcome.reason, detail: outcome.detail },
           `notification sink "${sinkId}" refused a notification (${outcome.detail}); not retried, kept in the notifications table as refused. Check the sink's URL, topic and credentials in notify:`,
         )
         continue

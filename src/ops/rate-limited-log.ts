@@ -36,6 +36,20 @@ export class RateLimitedLog {
   }
 
   warn(rawKind: string, fields: Record<string, unknown>, msg: string): void {
+    this.write('warn', rawKind, fields, msg)
+  }
+
+  /** As `warn`, at error level: something was lost (a refused notification). */
+  error(rawKind: string, fields: Record<string, unknown>, msg: string): void {
+    this.write('error', rawKind, fields, msg)
+  }
+
+  private write(
+    level: 'warn' | 'error',
+    rawKind: string,
+    fields: Record<string, unknown>,
+    msg: string,
+  ): void {
     const kind = rawKind.length > MAX_KIND_CHARS ? rawKind.slice(0, MAX_KIND_CHARS) : rawKind
     const t = this.now()
     const seen = this.last.get(kind)
@@ -66,6 +80,6 @@ export class RateLimitedLog {
       extra.othersSuppressed = this.othersSuppressed
       this.othersSuppressed = 0
     }
-    this.logger.warn({ ...fields, ...extra }, msg)
+    this.logger[level]({ ...fields, ...extra }, msg)
   }
 }

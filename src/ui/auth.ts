@@ -11,9 +11,18 @@ export function authorized(req: IncomingMessage, token: string | undefined): boo
   const cookie = req.headers.cookie ?? ''
   for (const part of cookie.split(';')) {
     const [k, ...v] = part.trim().split('=')
-    if (k === COOKIE && same(decodeURIComponent(v.join('=')), token)) return true
+    if (k === COOKIE && same(decoded(v.join('=')), token)) return true
   }
   return false
+}
+
+/** A cookie value as /login wrote it; a malformed one (anyone can send it) matches nothing. */
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return ''
+  }
 }
 
 export function same(given: string, token: string): boolean {

@@ -94,6 +94,9 @@ function loadAssets(log: Log): Map<string, Asset> {
   return out
 }
 
+/** Host headers that name the loopback interface, with or without a port. */
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/i
+
 /** Longest device, metric or query value accepted (client-chosen strings are bounded). */
 const MAX_PARAM = 200
 
@@ -124,6 +127,17 @@ export function statusPage(opts: StatusPageOptions): HttpRoutes {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD')
       json(res, 405, { error: 'method not allowed' })
+      return true
+    }
+    if (opts.token === undefined && !LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      // Without a token the server is on loopback, but a web page elsewhere can point its
+      // own name at 127.0.0.1 (DNS rebinding) and read these routes from the owner's
+      // browser; that browser still sends the foreign name in Host.
+      text(
+        res,
+        403,
+        'this page answers only http://127.0.0.1, localhost or [::1] without http.token: set http.token to reach it under another name (a reverse proxy)\n',
+      )
       return true
     }
     const url = new URL(req.url ?? '/', 'http://localhost')

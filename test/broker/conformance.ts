@@ -156,5 +156,22 @@ export function intakeConformance(name: string, makeHarness: () => Promise<Intak
       await late.subscribeAsync('floxgate/alerts/#', { qos: 1 })
       expect(await seen).toEqual({ payload: '{"state":"raised"}', retain: true })
     })
+
+    it('refuses to publish to a topic with a wildcard, and keeps publishing', async () => {
+      gw = await h.startGateway()
+      const observer = await client()
+      const seen: string[] = []
+      observer.on('message', (t) => seen.push(t))
+      await observer.subscribeAsync('floxgate/#', { qos: 1 })
+      for (const topic of ['floxgate/alerts/a#/t', 'floxgate/alerts/a+/t', '']) {
+        await expect(
+          gw.publisher.publish(topic, 'x', { qos: 1, retain: true }),
+          topic,
+        ).rejects.toThrow(/failed \(the topic (contains the wildcard|is empty)/)
+      }
+      await gw.publisher.publish('floxgate/alerts/ok/t', 'y', { qos: 1, retain: false })
+      await waitFor(() => seen.includes('floxgate/alerts/ok/t') || undefined)
+      expect(seen).toEqual(['floxgate/alerts/ok/t'])
+    })
   })
 }

@@ -261,6 +261,29 @@ describe('a payload a preset does not understand is a dead letter naming the pre
       /^rtl_433 preset, field temperature_C: the Remote event has none of the fields temperature_C/,
     ],
     ['rtl_433', 'rtl_433/p/events', 'not json', 'not-json', /^rtl_433: not JSON/],
+    // Firmware sends null for a failed read: the dead letter names the field.
+    [
+      'tasmota',
+      'tele/t/SENSOR',
+      '{"AM2301":{"Temperature":null,"Humidity":null},"TempUnit":"C"}',
+      'missing-field',
+      /^tasmota preset, field AM2301\.Temperature: null \(the firmware sent no value/,
+    ],
+    [
+      'shelly',
+      'x/events/rpc',
+      '{"src":"a","method":"NotifyStatus","params":{"temperature:0":{"id":0,"tC":null}}}',
+      'missing-field',
+      /^shelly-gen2 preset, field params\.temperature:0\.tC: null/,
+    ],
+    // Payload strings quoted in a detail are bounded.
+    [
+      'rtl_433',
+      'rtl_433/p/events',
+      `{"model":"${'M'.repeat(5000)}","id":1}`,
+      'missing-field',
+      /^rtl_433 preset, field temperature_C: the M{40}… event has none of the fields/,
+    ],
     [
       'openmqttgateway',
       'home/g/BTtoMQTT/AA',
@@ -270,7 +293,7 @@ describe('a payload a preset does not understand is a dead letter naming the pre
     ],
   ]
   for (const [name, topic, payload, reason, detail] of cases) {
-    it(`${name}: ${payload}`, () => {
+    it(`${name}: ${payload.slice(0, 100)}`, () => {
       const out = send(
         parser([preset(name, name === 'esphome' ? { format: 'number' } : {})]),
         topic,
@@ -324,6 +347,12 @@ describe('without a preset: nested fields, device from payload, local time zone'
     expect(missing.deadLetters[0]?.detail).toMatch(
       /device: the field "model" of the device id template "\{model\}-\{id\}"/,
     )
+    // An id built from payload fields is bounded and checked like one from a topic.
+    const long = send(p, 'radio/x/json', `{"model":"${'M'.repeat(100)}","id":7,"AM2301":{}}`)
+    expect(long.deadLetters[0]).toMatchObject({ reason: 'bad-device-id', device: undefined })
+    expect(long.deadLetters[0]?.detail).toMatch(/^device id of 102 characters is longer than 64/)
+    const control = send(p, 'radio/x/json', '{"model":"M\\u0007","id":7,"AM2301":{}}')
+    expect(control.deadLetters[0]?.detail).toMatch(/contains control characters/)
   })
 
   it('co2, battery and illuminance are metrics on number topics too', () => {

@@ -181,6 +181,9 @@ it('ntfy gets a title, message, priority and tags; a sink answering 4xx is not r
   })
   expect(notificationRows(cfg!.dbFile)).toHaveLength(2)
   expect(receiver.requests.filter((r) => r.path === '/reject')).toHaveLength(2)
+  // Both refusals are counted, but logged once: the log is rate-limited per sink.
+  expect(await metric(gw!, 'floxgate_notifications_rejected_total', 'sink="broken"')).toBe(2)
+  expect(gw!.logs.filter((l) => String(l.msg).includes('refused a notification'))).toHaveLength(1)
   // `notify: []` sends nothing: the quiet rule raised too, yet only overheat was notified.
   expect(gw!.db.alerts().filter((a) => a.rule === 'quiet')).toHaveLength(2)
   expect(receiver.json<{ title: string }>('/').every((d) => d.title.includes('overheat'))).toBe(

@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the API's JSON answers, checked field by field below
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkConfig, formatConfigErrors } from '../../src/config/index.js'
 import { UI_FILES } from '../../src/ui/status-page.js'
@@ -120,6 +121,35 @@ describe('status page API without a token (loopback)', () => {
     expect(html).not.toMatch(/(src|href)="https?:/)
   })
 
+  it('answers only requests addressed to a loopback name: a DNS-rebound page on another site gets 403', async () => {
+    const port = new URL(s.http.url).port
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost']) {
+      expect(await statusWithHost('/api/devices', host), host).toBe(200)
+    }
+    // evil.example resolved to 127.0.0.1 after the page loaded: the browser sends its name.
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
+      expect(await statusWithHost('/api/devices', host), host).toBe(403)
+      expect(await statusWithHost('/', host), host).toBe(403)
+      expect(await statusWithHost('/events', host), host).toBe(403)
+    }
+    // The operator's scraper is not a browser: /healthz and /metrics answer any name.
+    expect(await statusWithHost('/healthz', `gateway.lan:${port}`)).toBe(200)
+  })
+
+  /** fetch() may not set Host; node:http may. */
+  function statusWithHost(path: string, host: string): Promise<number> {
+    const url = new URL(path, s.http.url)
+    return new Promise((resolve, reject) => {
+      const req = request(url, { headers: { host } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+        req.destroy()
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
   it('streams new readings as server-sent events', async () => {
     const ctrl = new AbortController()
     const res = await get('/events', { signal: ctrl.signal })
@@ -177,6 +207,22 @@ describe('status page with a token', () => {
     expect(withCookie.status).toBe(200)
     // Health and metrics stay open for the operator's scraper.
     expect((await fetch(`${s.http.url}/healthz`)).status).toBe(200)
+  })
+
+  it('a cookie that is not valid percent-encoding is a 401 like any wrong token, not a 500', async () => {
+    for (const cookie of [
+      'floxgate_token=%E0%A4%A',
+      'floxgate_token=%',
+      `floxgate_token=${'%'.repeat(3000)}`,
+    ]) {
+      const r = await fetch(`${s.http.url}/api/devices`, { headers: { cookie } })
+      expect(r.status, cookie.slice(0, 30)).toBe(401)
+    }
+    // The right token among other cookies still works.
+    const ok = await fetch(`${s.http.url}/api/devices`, {
+      headers: { cookie: `other=%; floxgate_token=${encodeURIComponent(TOKEN)}` },
+    })
+    expect(ok.status).toBe(200)
   })
 })
 

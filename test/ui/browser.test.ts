@@ -90,18 +90,33 @@ it('shows the devices, draws their charts, and a new reading appears within 2 s 
   expect(inked).toBeGreaterThan(200)
   await page.waitForSelector('#live.ok', { timeout: 10_000 })
 
+  const points = () =>
+    page.evaluate(() =>
+      (window as unknown as { floxgate: { points(d: string, m: string): number } }).floxgate.points(
+        'loft',
+        'temperature',
+      ),
+    )
+  const drawn = await points()
   const published = Date.now()
   await s.sensor.client.publishAsync(
     'sensors/loft/telemetry',
     telemetry({ temperature: 27.7 }, Date.now()),
     { qos: 1 },
   )
+  // The value shows, and the chart grew by that point, without a reload.
   await page.waitForFunction(
-    () =>
+    (before: number) =>
       document
         .querySelector('[data-device="loft"] [data-metric="temperature"] .value')
-        ?.textContent?.includes('27.7'),
+        ?.textContent?.includes('27.7') &&
+      (window as unknown as { floxgate: { points(d: string, m: string): number } }).floxgate.points(
+        'loft',
+        'temperature',
+      ) ===
+        before + 1,
     { timeout: 2000 },
+    drawn,
   )
   const seenAfterMs = Date.now() - published
   expect(seenAfterMs).toBeLessThan(2000)

@@ -6,7 +6,7 @@
  * phone, a beacon: presence, not a reading) is skipped; `rssi`, `brand` and others are
  * ignored.
  */
-import { type Preset, refuse, SampleList, SKIP } from './preset.js'
+import { describe, type Preset, refuse, SampleList, SKIP } from './preset.js'
 
 const FIELDS: ReadonlyArray<readonly [string, string, string]> = [
   ['tempc', 'temperature', 'C'],
@@ -35,7 +35,7 @@ export const openmqttgateway: Preset = {
       return refuse(
         'missing-field',
         'tempc',
-        `the ${String(obj.model)} advertisement has none of the fields ${FIELDS.map(([f]) => f).join(', ')}, tempf`,
+        `the ${describe(obj.model)} advertisement has none of the fields ${FIELDS.map(([f]) => f).join(', ')}, tempf`,
       )
     return out.outcome()
   },

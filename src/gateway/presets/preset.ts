@@ -35,6 +35,8 @@ export type PresetOutcome =
       readonly time?: PresetTime | undefined
       /** Fields holding a value of the wrong type: dead letters beside the good samples. */
       readonly bad?: readonly BadField[] | undefined
+      /** Metric fields present but null (a failed sensor read): named if nothing else is read. */
+      readonly empty?: readonly string[] | undefined
     }
   /** Not a reading at all (zigbee2mqtt's bridge topics, a Shelly RPC event): no trace. */
   | { readonly kind: 'skip' }
@@ -82,11 +84,13 @@ export function record(v: unknown): Record<string, unknown> | undefined {
 
 /**
  * Collects samples and wrongly typed fields of one payload: `take` records a number, a
- * missing field is silently absent, anything else is a `not-a-number` bad field.
+ * missing field is silently absent, a null one is noted (firmware sends null for a failed
+ * read), anything else is a `not-a-number` bad field.
  */
 export class SampleList {
   readonly samples: Sample[] = []
   bad: BadField[] | undefined
+  empty: string[] | undefined
 
   take(
     device: string,
@@ -96,7 +100,12 @@ export class SampleList {
     unit?: string,
     scale = 1,
   ): void {
-    if (raw === undefined || raw === null) return
+    if (raw === undefined) return
+    if (raw === null) {
+      this.empty ??= []
+      this.empty.push(field)
+      return
+    }
     if (typeof raw === 'number' && Number.isFinite(raw)) {
       this.samples.push({ device, metric, value: raw * scale, unit })
       return
@@ -110,7 +119,7 @@ export class SampleList {
   }
 
   outcome(time?: PresetTime): PresetOutcome {
-    return { kind: 'samples', samples: this.samples, time, bad: this.bad }
+    return { kind: 'samples', samples: this.samples, time, bad: this.bad, empty: this.empty }
   }
 }
 

@@ -7,6 +7,7 @@
  * and `pm2_5_ug_m3` are read; `mic`, `test`, `rssi` and other fields are ignored. `time`
  * is local time without a zone: used only when the topic declares `timezone:`.
  */
+import { clip } from '../payload-refusal.js'
 import { type Preset, refuse, SampleList } from './preset.js'
 
 const FIELDS: ReadonlyArray<readonly [string, string, string, number]> = [
@@ -32,7 +33,7 @@ export const rtl433: Preset = {
       return refuse('missing-field', 'model', 'no "model" string naming the sensor type')
     const id = obj.id
     if (typeof id !== 'number' && typeof id !== 'string')
-      return refuse('missing-field', 'id', `no "id" for the ${model} sensor`)
+      return refuse('missing-field', 'id', `no "id" for the ${clip(model)} sensor`)
     const channel = obj.channel
     const device =
       typeof channel === 'number' || typeof channel === 'string'
@@ -47,7 +48,7 @@ export const rtl433: Preset = {
       return refuse(
         'missing-field',
         'temperature_C',
-        `the ${model} event has none of the fields ${[...FIELDS.map(([f]) => f), 'temperature_F'].join(', ')}`,
+        `the ${clip(model)} event has none of the fields ${[...FIELDS.map(([f]) => f), 'temperature_F'].join(', ')}`,
       )
     return out.outcome(
       obj.time === undefined ? undefined : { field: 'time', value: obj.time, local: true },
