@@ -14,7 +14,7 @@
  *     once as Tasmota payloads through the tasmota preset: CPU per reading as a ratio.
  * Measured on the receiver's /proc/<pid> (stat, status, io): CPU µs per reading, peak RSS
  * (VmHWM), steady RSS (median of samples over the second half of the run), bytes written
- * per reading (io write_bytes), readings/s until all are in SQLite (polled read-only),
+ * per reading (io write_bytes), readings/s until 99 % are in SQLite (polled read-only; the rest may wait for a batch timer),
  * lost readings; on the publisher: p50/p99 publish-to-alert (both contenders publish
  * floxgate's alert topics) and publish-to-PUBACK (QoS 1). The report is the median of the
  * rounds and the median of per-round ratios, each against its target.
@@ -125,6 +125,9 @@ function rowCounter(file: string): { count(): number; close(): void } {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Share of the readings stored by the time throughput is measured at. */
+const NEARLY_ALL = 0.99
+
 function median(xs: readonly number[]): number {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
   if (s.length === 0) return Number.NaN
@@ -162,16 +165,19 @@ async function measure(
   const rss: { at: number; bytes: number }[] = []
   const t0 = Date.now()
   let stored = rows.count()
-  let storedAt = Date.now()
   let lastChange = Date.now()
+  // Throughput is timed to 99 % stored: the last partial batch of QoS 0 rows may wait for
+  // its timer (floxgate's store.batch.qos0DelayMs, 10 s; the floor's 1 s), and that wait
+  // is not the rate at which readings were taken in.
+  let nearlyAllAt: number | undefined
   for (;;) {
     await pause(25)
     rss.push({ at: Date.now(), bytes: snapshot(c.pid).rssBytes })
     const n = rows.count()
     if (n !== stored) {
       stored = n
-      storedAt = Date.now()
-      lastChange = storedAt
+      lastChange = Date.now()
+      if (nearlyAllAt === undefined && stored >= NEARLY_ALL * target) nearlyAllAt = lastChange
     }
     if (failure !== undefined) throw failure
     if (stored >= target && result !== undefined) break
@@ -180,13 +186,13 @@ async function measure(
   rows.close()
   const after = snapshot(c.pid)
   const r = result!
-  const seconds = (storedAt - r.startedAt) / 1000
+  const seconds = ((nearlyAllAt ?? lastChange) - r.startedAt) / 1000
   const cpu = after.cpuSeconds - before.cpuSeconds
   const half = t0 + (Date.now() - t0) / 2
   return {
     readings: load.count,
     lost: load.count - stored / 2,
-    readingsPerSecond: load.count / seconds,
+    readingsPerSecond: (NEARLY_ALL * load.count) / seconds,
     cpuMicrosPerReading: (cpu / load.count) * 1e6,
     peakRssMB: after.peakRssBytes / MB,
     steadyRssMB: median(rss.filter((s) => s.at >= half).map((s) => s.bytes)) / MB,
