@@ -1,8 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { ERR } from '../errors.js'
+import { ERR, FloxgateError } from '../errors.js'
 import type { Reading } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
+import { FileIdentity } from './file-identity.js'
 import { NotificationQueue } from './notification-queue.js'
 import { openDatabase } from './open-database.js'
 import { DEFAULT_OUTBOX, emptyTally, Outbox, type OutboxOptions } from './outbox.js'
@@ -77,7 +78,8 @@ const DELIVERY_MEMORY_MS = 24 * 3_600_000
 const DROP_LOG_MS = 5000
 
 /** Codes that mean "the environment", not the row: keep the batch and retry. */
-const ENVIRONMENT_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|CORRUPT|NOMEM|NOTADB)/
+const ENVIRONMENT_CODES =
+  /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|CORRUPT|NOMEM|NOTADB)|FLX_ERR_STORE_FILE_REPLACED$)/
 
 /**
  * The gateway's durable local buffer: readings, aggregates, alerts and dead letters,
@@ -122,6 +124,9 @@ export class Store {
   private outboxRowsWritten = 0
   private closed = false
   private readonly readOnly: boolean
+  /** The file opened, to notice it deleted or replaced under us (not for read-only use). */
+  private readonly identity: FileIdentity | undefined
+  private replacedLogged = false
   private retentionQueued = false
   /** Outbox drops not yet logged, and when the last drop line went out. */
   private unloggedDrops: Record<DropReason, number> = emptyTally()
@@ -136,6 +141,7 @@ export class Store {
     this.logger = opts.logger
     this.onCommit = opts.onCommit
     this.database = openDatabase(opts)
+    this.identity = this.readOnly ? undefined : new FileIdentity(opts.file)
     const db = this.database
     const queues = opts.outboxes ?? [opts.outbox ?? {}]
     this.outboxes = new Map(
@@ -170,6 +176,10 @@ export class Store {
       commit: (items) => {
         const started = performance.now()
         const outcome = this.rows.commit(items, this.now(), this.clockSane())
+        // After the COMMIT, before any acknowledgement: committed to a file that is no
+        // longer at the path is as good as lost, so it counts as a failed commit.
+        const replaced = this.identity?.change()
+        if (replaced !== undefined) throw ERR.STORE_FILE_REPLACED(this.file, replaced)
         this.settle(items)
         this.applyOutcome(outcome, (performance.now() - started) / 1000)
       },
@@ -272,6 +282,14 @@ export class Store {
 
   health(): StoreHealth {
     if (this.closed) return { ok: false, reason: 'closed' }
+    // Also without traffic: /healthz says it before the next commit fails.
+    const replaced = this.identity?.change()
+    if (replaced !== undefined) {
+      const err = ERR.STORE_FILE_REPLACED(this.file, replaced)
+      if (!this.replacedLogged) this.logger?.error({ err }, 'store: the database file changed')
+      this.replacedLogged = true
+      return { ok: false, reason: err.message }
+    }
     return this.writer.health()
   }
 
@@ -418,6 +436,7 @@ export class Store {
   }
 
   private describe(err: unknown): Error {
+    if (err instanceof FloxgateError) return err
     const code = String((err as { code?: unknown }).code)
     const message = err instanceof Error ? err.message : String(err)
     const made = code.startsWith('SQLITE_FULL')
