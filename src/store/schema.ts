@@ -178,6 +178,31 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX deliveries_at ON deliveries (at);
       `),
   },
+  {
+    version: 6,
+    description: 'aggregate windows kept across a graceful restart',
+    // Written at a graceful stop, read and emptied at the next start (store/kept-windows.ts):
+    // the open windows go on where they were, `closed` ones (closed at a reload, not yet
+    // stored) are stored and published then.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE kept_windows (
+          device TEXT NOT NULL,
+          metric TEXT NOT NULL,
+          closed INTEGER NOT NULL,
+          window_start INTEGER NOT NULL,
+          window_end INTEGER NOT NULL,
+          count INTEGER NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          sum REAL NOT NULL,
+          last REAL NOT NULL,
+          last_ts INTEGER NOT NULL,
+          closed_until INTEGER,
+          PRIMARY KEY (device, metric, closed, window_start)
+        ) WITHOUT ROWID;
+      `),
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

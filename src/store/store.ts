@@ -4,6 +4,7 @@ import type { Reading } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
 import { FileIdentity } from './file-identity.js'
+import { type KeptWindows, keepWindows, takeWindows } from './kept-windows.js'
 import { NotificationQueue } from './notification-queue.js'
 import { openDatabase } from './open-database.js'
 import { DEFAULT_OUTBOX, emptyTally, Outbox, type OutboxOptions } from './outbox.js'
@@ -268,6 +269,16 @@ export class Store {
   /** Commits everything pending now; returns after COMMIT. */
   flush(): void {
     if (!this.closed) this.writer.flush()
+  }
+
+  /** Keeps the aggregate windows of a gateway that stops, for the next start. */
+  keepWindows(kept: KeptWindows): void {
+    keepWindows(this.database, kept)
+  }
+
+  /** The windows kept at the last graceful stop, forgotten in the database as they are read. */
+  takeWindows(): KeptWindows {
+    return takeWindows(this.database)
   }
 
   /** Flushes, then closes the database. Idempotent. */
