@@ -208,7 +208,11 @@ export class Gateway {
         },
         clockSane: () => (sane.sane() ? 1 : 0),
       })
-      if (broker.mode === 'embedded') await gw.republishActive(active)
+      // Only what is still raised: an alert whose rule is gone is cleared at the first tick.
+      const raised = new Set(parts.rules.activeAlerts().map((a) => `${a.device}\u0000${a.rule}`))
+      if (broker.mode === 'embedded') {
+        await gw.republishActive(active.filter((a) => raised.has(`${a.device}\u0000${a.rule}`)))
+      }
       await gw.syncHomeAssistant()
       gw.run = gw.execute()
       notifier.start()
@@ -387,7 +391,8 @@ export class Gateway {
     const parts = buildGatewayParts(next, this.clock.now(), () => this.clock.sane())
     // live unknown devices stay live (and keep their silence) across a reload
     for (const [id, seen] of this.parts.devices.unknownDevices()) parts.devices.adopt(id, seen)
-    parts.rules.seed(this.parts.rules.activeAlerts())
+    // every series' alert state goes on; alerts whose rule or device is gone are cleared
+    parts.rules.carryFrom(this.parts.rules, this.clock.now())
     const sameWindow =
       next.aggregates.windowSeconds === this.config.aggregates.windowSeconds &&
       next.aggregates.graceSeconds === this.config.aggregates.graceSeconds
