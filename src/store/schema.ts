@@ -203,6 +203,30 @@ export const MIGRATIONS: readonly Migration[] = [
         ) WITHOUT ROWID;
       `),
   },
+  {
+    version: 7,
+    description: 'aggregates keyed by their whole window (start, series, end)',
+    // A window size changed by a reload or a restart starts windows where closed ones of
+    // the old size started: (window_start, series) dropped the second aggregate as a copy.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE aggregates_v7 (
+          window_start INTEGER NOT NULL,
+          series INTEGER NOT NULL,
+          window_end INTEGER NOT NULL,
+          count INTEGER NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          mean REAL NOT NULL,
+          last REAL NOT NULL,
+          PRIMARY KEY (window_start, series, window_end)
+        ) WITHOUT ROWID;
+        INSERT INTO aggregates_v7 SELECT window_start, series, window_end, count, min, max, mean, last
+          FROM aggregates;
+        DROP TABLE aggregates;
+        ALTER TABLE aggregates_v7 RENAME TO aggregates;
+      `),
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

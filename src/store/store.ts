@@ -67,7 +67,7 @@ export interface StoreOptions {
 export interface CommitReport {
   /** Rows inserted by kind (better-sqlite3's `changes`), duplicates not included. */
   readonly inserted: Readonly<Record<RowKind, number>>
-  /** Rows the database already held under the same key, ignored. */
+  /** Readings the database already held under the same key, ignored. */
   readonly duplicates: number
   readonly seconds: number
 }
