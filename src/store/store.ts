@@ -75,6 +75,9 @@ export interface CommitReport {
 /** Deliveries (message ids, packet ids) are remembered this long for redelivery checks. */
 const DELIVERY_MEMORY_MS = 24 * 3_600_000
 
+/** Delivery sources whose newest committed id is kept in memory. */
+const MAX_DELIVERY_SOURCES = 10_000
+
 /** Outbox drops are logged at most this often (the counts always add up). */
 const DROP_LOG_MS = 5000
 
@@ -112,11 +115,14 @@ export class Store {
   private readonly series: SeriesIndex
   /** Deliveries written but not committed yet. */
   private readonly pendingDeliveries = new Map<string, { digest: string; n: number }>()
+  /** Per delivery source, the id committed last (null: none); loaded per source on first use. */
+  private readonly newestDeliveries = new Map<string, string | null>()
   private lookups:
     | {
         reading: BetterSqlite3.Statement<[number, number, number], unknown>
         delivery: BetterSqlite3.Statement<[string, string], { digest: string }>
         prune: BetterSqlite3.Statement<[number]>
+        newestDelivery: BetterSqlite3.Statement<[string], { id: string }>
       }
     | undefined
   private readonly onCommit: ((report: CommitReport) => void) | undefined
@@ -181,6 +187,7 @@ export class Store {
         // longer at the path is as good as lost, so it counts as a failed commit.
         const replaced = this.identity?.change()
         if (replaced !== undefined) throw ERR.STORE_FILE_REPLACED(this.file, replaced)
+        this.noteDeliveries(items)
         this.settle(items)
         this.applyOutcome(outcome, (performance.now() - started) / 1000)
       },
@@ -219,11 +226,40 @@ export class Store {
     return this.statements().reading.get(r.ts, s.id, r.value) !== undefined
   }
 
-  /** The digest stored (or being stored) for a delivery, undefined when unknown. */
-  deliveryDigest(source: string, id: string): string | undefined {
+  /** After COMMIT: each committed delivery is its source's newest. */
+  private noteDeliveries(items: readonly StoreItem[]): void {
+    for (const item of items) {
+      if (item.kind === 'readings' && item.delivery !== undefined) {
+        this.rememberNewestDelivery(item.delivery.source, item.delivery.id)
+      }
+    }
+  }
+
+  /** The delivery stored (or being stored: `pending`) under (source, id), undefined when unknown. */
+  delivery(source: string, id: string): { digest: string; pending: boolean } | undefined {
     const pending = this.pendingDeliveries.get(`${source}\u0000${id}`)
-    if (pending !== undefined) return pending.digest
-    return this.statements().delivery.get(source, id)?.digest
+    if (pending !== undefined) return { digest: pending.digest, pending: true }
+    const row = this.statements().delivery.get(source, id)
+    return row === undefined ? undefined : { digest: row.digest, pending: false }
+  }
+
+  /** The id of the source's delivery committed last, undefined when none is remembered. */
+  newestDelivery(source: string): string | undefined {
+    let id = this.newestDeliveries.get(source)
+    if (id === undefined) {
+      id = this.statements().newestDelivery.get(source)?.id ?? null
+      this.rememberNewestDelivery(source, id)
+    }
+    return id ?? undefined
+  }
+
+  private rememberNewestDelivery(source: string, id: string | null): void {
+    this.newestDeliveries.delete(source)
+    this.newestDeliveries.set(source, id)
+    // bounded: the least recently used source is looked up again when it returns
+    if (this.newestDeliveries.size > MAX_DELIVERY_SOURCES) {
+      this.newestDeliveries.delete(this.newestDeliveries.keys().next().value as string)
+    }
   }
 
   private statements() {
@@ -235,6 +271,9 @@ export class Store {
         'SELECT digest FROM deliveries WHERE source = ? AND id = ?',
       ),
       prune: this.database.prepare<[number]>('DELETE FROM deliveries WHERE at < ?'),
+      newestDelivery: this.database.prepare<[string], { id: string }>(
+        'SELECT id FROM deliveries WHERE source = ? ORDER BY at DESC LIMIT 1',
+      ),
     }
     return this.lookups
   }
