@@ -70,7 +70,8 @@ export class HousekeepingNode
       kind: 'housekeeping',
       at: event.at,
       clockHeld: false,
-      alerts: cleared.length + orphaned.length === 0 ? alerts : [...orphaned, ...cleared, ...alerts],
+      alerts:
+        cleared.length + orphaned.length === 0 ? alerts : [...orphaned, ...cleared, ...alerts],
       forgotten,
       aggregates: NONE,
     }
