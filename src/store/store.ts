@@ -128,6 +128,8 @@ export class Store {
   private readonly onCommit: ((report: CommitReport) => void) | undefined
   private readonly dropped: Record<DropReason, number> = emptyTally()
   private duplicates = 0
+  /** Readings given up while commits failed (the `unhealthy` drops: never stored). */
+  private readingsGivenUp = 0
   private outboxRowsWritten = 0
   private closed = false
   private readonly readOnly: boolean
@@ -191,7 +193,11 @@ export class Store {
         this.settle(items)
         this.applyOutcome(outcome, (performance.now() - started) / 1000)
       },
-      onGiveUp: (items) => this.settle(items),
+      onGiveUp: (items) => {
+        for (const item of items)
+          if (item.kind === 'readings') this.readingsGivenUp += item.readings.length
+        this.settle(items)
+      },
       isEnvironmentError: (err) => ENVIRONMENT_CODES.test(String((err as { code?: unknown }).code)),
       describe: (err) => this.describe(err),
       closedError: () => ERR.STORE_CLOSED(opts.file),
@@ -384,7 +390,9 @@ export class Store {
       rows,
       bytes,
       oldestCreatedAt: oldest,
-      dropped: { ...this.dropped, unhealthy: this.writer.stats().droppedUnhealthy },
+      // Readings never stored (the other reasons are outbox rows, stored locally), so
+      // that in = stored + duplicates + dead letters + unhealthy on /metrics.
+      dropped: { ...this.dropped, unhealthy: this.readingsGivenUp },
     }
   }
 
