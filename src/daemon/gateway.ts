@@ -393,6 +393,7 @@ export class Gateway {
     for (const [id, seen] of this.parts.devices.unknownDevices()) parts.devices.adopt(id, seen)
     // every series' alert state goes on; alerts whose rule or device is gone are cleared
     parts.rules.carryFrom(this.parts.rules, this.clock.now())
+    parts.classifier.carryFrom(this.parts.classifier)
     const sameWindow =
       next.aggregates.windowSeconds === this.config.aggregates.windowSeconds &&
       next.aggregates.graceSeconds === this.config.aggregates.graceSeconds

@@ -189,3 +189,26 @@ it('an alert whose rule was removed while the daemon was stopped is cleared at t
   expect(published).toMatchObject({ rule: 'hot', state: 'cleared' })
   expect(await daemon.stop()).toBe(0)
 })
+
+it('a temperature before a reload and a humidity after it still make a dew point', async () => {
+  const cfg = await config({
+    devices: [{ id: 'pair', profile: 'generic', derive: ['dew_point'] }],
+  })
+  const daemon = await startDaemon(cfg.file)
+  const sensor = await client(cfg)
+  await sensor.client.publishAsync('sensors/pair/temperature', '12', { qos: 1 })
+  await reload(daemon, cfg, { rules: [quiet] })
+  await sensor.client.publishAsync('sensors/pair/humidity', '90', { qos: 1 })
+  const db = openReader(cfg.dbFile)
+  try {
+    // 12 °C at 90 % RH: dew point 10.41 °C (docs/sensors.md)
+    expect(db.readings('pair').map((r) => [r.metric, r.value])).toEqual([
+      ['temperature', 12],
+      ['dew_point', 10.41],
+      ['humidity', 90],
+    ])
+  } finally {
+    db.close()
+  }
+  expect(await daemon.stop()).toBe(0)
+})
