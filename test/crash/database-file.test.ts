@@ -160,6 +160,23 @@ it('a database replaced by another file: refused and reported until the original
   await daemon.stop()
 })
 
+it("the database's WAL deleted while running: its last commits would go with it, so nothing more is acknowledged", async () => {
+  const cfg = await config()
+  const daemon = await startDaemon(cfg.file)
+  const s = await sensor(cfg, 'wal-sensor')
+  const t0 = Date.now() - 600_000
+  s.send('wal', t0)
+  await waitFor(() => s.acked.length === 1, { what: 'the first PUBACK' })
+  rmSync(`${cfg.dbFile}-wal`)
+  s.send('wal', t0 + 1)
+  const refused = await daemon.waitForLog(/^refused a client request: the database file/)
+  expect(refused.msg).toMatch(/was deleted or moved away \(its WAL, .*floxgate\.db-wal\)/)
+  const h = await health(cfg)
+  expect(h.code).toBe(503)
+  expect(s.acked).toEqual([t0])
+  await daemon.stop()
+})
+
 /** Making a file read-only for root needs the immutable attribute (root, ext4/xfs). */
 function immutable(file: string, on: boolean): boolean {
   try {
