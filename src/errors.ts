@@ -77,6 +77,17 @@ export const ERR = {
       `the database file ${file} has schema version ${found}, newer than this floxgate supports (${supported}): run the newer floxgate, or move the file aside to start fresh`,
     { exitCode: EXIT.DATABASE },
   ),
+  STORE_READ_ONLY: define(
+    'FLX_ERR_STORE_READ_ONLY',
+    (file: string, detail: string) =>
+      `the database file ${file} opened read-only (${detail}): floxgate could not store a reading and would acknowledge none. Make the file, its -wal and -shm files and its folder writable by the service user (ls -l, lsattr; a read-only mount?) and start again`,
+    { exitCode: EXIT.DATABASE },
+  ),
+  STORE_FILE_REPLACED: define(
+    'FLX_ERR_STORE_FILE_REPLACED',
+    (file: string, what: string) =>
+      `the database file ${file} ${what} while floxgate was running: a commit now would go to the old file, which is gone after a restart, so floxgate acknowledges nothing more (sensors keep what is not acknowledged and send it again). Put the file back if it was moved by mistake, otherwise restart floxgate: it opens ${file} afresh`,
+  ),
   STORE_FULL: define(
     'FLX_ERR_STORE_FULL',
     (file: string, detail: string) =>

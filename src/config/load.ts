@@ -310,37 +310,61 @@ function uplinkList(c: ParsedConfig): NonNullable<ParsedConfig['uplinks']> {
 }
 
 /** The external broker's default session: never the uplink's `floxgate-<id>`. */
-function externalClientId(gatewayId: string): string {
+export function externalClientId(gatewayId: string): string {
   return `floxgate-${gatewayId}-sensors`
 }
 
 /**
- * One client id on one broker is one session: the uplink and the external-broker
- * connection would take it over from each other, each connect kicking the other out.
+ * One client id on one broker is one session: two connections with the same id (the
+ * external-broker connection and an uplink, or two uplinks) take it over from each other,
+ * each connect kicking the other out. Refused when the URLs name the same broker.
  */
 function clientIdClash(c: ParsedConfig): { path: PropertyKey[]; message: string }[] {
-  if (c.broker.mode !== 'external') return []
-  const external = c.broker.external.clientId ?? externalClientId(c.gateway.id)
-  const at = endpoint(c.broker.external.url ?? '')
-  const found: { path: PropertyKey[]; message: string }[] = []
+  const sessions: { id: string; at: string; path: PropertyKey[]; what: string }[] = []
+  if (c.broker.mode === 'external') {
+    sessions.push({
+      id: c.broker.external.clientId ?? externalClientId(c.gateway.id),
+      at: endpoint(c.broker.external.url ?? ''),
+      path: ['broker', 'external', 'clientId'],
+      what: 'broker.external.clientId',
+    })
+  }
   uplinkList(c).forEach((u, i) => {
-    if (!u.enabled || u.kind !== 'mqtt') return
-    const id =
-      u.clientId ??
-      (c.uplink !== undefined ? `floxgate-${c.gateway.id}` : `floxgate-${c.gateway.id}-${u.id}`)
-    if (id !== external || endpoint(u.url) !== at) return
-    found.push({
+    // InfluxDB speaks HTTP: no session
+    if (!u.enabled || u.kind === 'influxdb') return
+    sessions.push({
+      id:
+        u.clientId ??
+        (c.uplink !== undefined ? `floxgate-${c.gateway.id}` : `floxgate-${c.gateway.id}-${u.id}`),
+      at: endpoint(u.url),
       path: c.uplinks !== undefined ? ['uplinks', i, 'clientId'] : ['uplink', 'clientId'],
-      message: `"${id}" is also broker.external.clientId on the same broker: the two connections would take over each other's session; give them different ids`,
+      what: c.uplinks !== undefined ? `uplinks[${i}].clientId` : 'uplink.clientId',
+    })
+  })
+  const found: { path: PropertyKey[]; message: string }[] = []
+  sessions.forEach((s, i) => {
+    const first = sessions.slice(0, i).find((o) => o.id === s.id && o.at === s.at)
+    if (first === undefined) return
+    found.push({
+      path: s.path,
+      message: `"${s.id}" is also ${first.what} on the same broker: the two connections would take over each other's session; give them different ids`,
     })
   })
   return found
 }
 
-/** `mqtt://host:port` with the default port filled in, so two spellings of one broker agree. */
+/** Loopback names of one host. */
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
+
+/**
+ * A broker URL with the default port filled in and loopback names as one host, so two
+ * spellings of one broker agree.
+ */
 function endpoint(url: string): string {
   try {
-    return endpointName(parseMqttUrl('url', url))
+    const e = parseMqttUrl('url', url)
+    const host = LOOPBACK_NAMES.has(e.host.toLowerCase()) ? 'loopback' : e.host.toLowerCase()
+    return `${e.protocol}://${host}:${e.port}`
   } catch {
     return url // the schema reports a bad URL
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { EmbeddedBroker } from '../broker/embedded.js'
 import { EXTERNAL_BROKER_SETTINGS } from '../broker/external-settings.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
-import type { Config } from '../config/load.js'
+import { type Config, externalClientId } from '../config/load.js'
 import { ERR } from '../errors.js'
 import type { Log } from '../ops/log.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
@@ -117,7 +117,7 @@ async function connectExternal(
   log.info({ url: x.url }, EXTERNAL_BROKER_SETTINGS)
   const broker = ExternalBroker.connect({
     url: x.url,
-    clientId: x.clientId ?? `floxgate-${config.gateway.id}`,
+    clientId: x.clientId ?? externalClientId(config.gateway.id),
     username: x.username,
     password: x.password,
     caFile: x.caFile,

@@ -28,7 +28,7 @@ import type { Logger } from '../ops/logger.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
 import { PipelineProgress } from '../ops/pipeline-progress.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
-import { openStore, type Store } from '../store/index.js'
+import { type KeptWindows, openStore, type Store } from '../store/index.js'
 import type { PageDevice } from '../ui/status-page.js'
 import type { Forwarder } from '../uplink/forwarder.js'
 import { type GatewayBroker, startBroker } from './broker-setup.js'
@@ -116,6 +116,7 @@ export class Gateway {
       })),
     })
     let broker: GatewayBroker | undefined
+    let kept: KeptWindows | undefined
     try {
       const sane = new ClockSanity({
         references: clockReferences(store),
@@ -152,6 +153,11 @@ export class Gateway {
         now: () => sane.now(),
         clockSane,
       })
+      // The windows open at the last graceful stop go on (docs/storage.md, Aggregates).
+      kept = store.takeWindows()
+      const carried = config.aggregates.enabled
+        ? [...kept.closed, ...parts.aggregator.restore(kept.open)]
+        : []
       const progress = new PipelineProgress()
       const nodes: GatewayNodes = {
         sensors: new SensorSource(broker.intake),
@@ -165,7 +171,12 @@ export class Gateway {
           () => progress.beat(),
           clockSane,
         ),
-        aggregate: new AggregateNode(parts.aggregator, broker.publisher, aggregateOutput(config)),
+        aggregate: new AggregateNode(
+          parts.aggregator,
+          broker.publisher,
+          aggregateOutput(config),
+          carried,
+        ),
         store: new StoreNode(store, storeOptions(config, forwarders, notifier, undefined)),
       }
       const gw = new Gateway(
@@ -197,7 +208,11 @@ export class Gateway {
         },
         clockSane: () => (sane.sane() ? 1 : 0),
       })
-      if (broker.mode === 'embedded') await gw.republishActive(active)
+      // Only what is still raised: an alert whose rule is gone is cleared at the first tick.
+      const raised = new Set(parts.rules.activeAlerts().map((a) => `${a.device}\u0000${a.rule}`))
+      if (broker.mode === 'embedded') {
+        await gw.republishActive(active.filter((a) => raised.has(`${a.device}\u0000${a.rule}`)))
+      }
       await gw.syncHomeAssistant()
       gw.run = gw.execute()
       notifier.start()
@@ -205,6 +220,8 @@ export class Gateway {
       return gw
     } catch (err) {
       await broker?.close().catch(() => {})
+      // a start that fails must not lose the windows the last stop kept
+      if (kept !== undefined) store.keepWindows(kept)
       store.close()
       throw err
     }
@@ -374,7 +391,9 @@ export class Gateway {
     const parts = buildGatewayParts(next, this.clock.now(), () => this.clock.sane())
     // live unknown devices stay live (and keep their silence) across a reload
     for (const [id, seen] of this.parts.devices.unknownDevices()) parts.devices.adopt(id, seen)
-    parts.rules.seed(this.parts.rules.activeAlerts())
+    // every series' alert state goes on; alerts whose rule or device is gone are cleared
+    parts.rules.carryFrom(this.parts.rules, this.clock.now())
+    parts.classifier.carryFrom(this.parts.classifier)
     const sameWindow =
       next.aggregates.windowSeconds === this.config.aggregates.windowSeconds &&
       next.aggregates.graceSeconds === this.config.aggregates.graceSeconds
@@ -427,6 +446,18 @@ export class Gateway {
         )
       }
       this.store.flush()
+      // Open windows are kept for the next start rather than closed half-full: their
+      // readings go on arriving after the restart.
+      if (this.config.aggregates.enabled) {
+        try {
+          this.store.keepWindows(this.nodes.aggregate.kept())
+        } catch (err) {
+          log.error(
+            { err: String(err) },
+            'the open aggregate windows could not be kept for the next start: their aggregates are lost (the readings are stored); check the database health',
+          )
+        }
+      }
       await this.notifier.stop()
       await Promise.all(
         this.forwarders.map((f) =>

@@ -28,7 +28,10 @@ export interface AlertRulesOptions {
  * An alert known active before a restart (e.g. from the store). `lastSeen`: when its
  * device was last heard of, for an unknown device (default: now).
  */
-export type ActiveAlertSeed = Pick<AlertEvent, 'device' | 'rule' | 'since'> &
+export type ActiveAlertSeed = Pick<
+  AlertEvent,
+  'gateway' | 'device' | 'metric' | 'rule' | 'kind' | 'severity' | 'since'
+> &
   Partial<Pick<AlertEvent, 'value' | 'threshold'>> & { readonly lastSeen?: number | undefined }
 
 class RuleState {
@@ -65,6 +68,8 @@ export class AlertRules {
   readonly #rules: readonly RuleConfig[]
   readonly #devices: DeviceDirectory
   readonly #state = new Map<string, DeviceRules>()
+  /** Clears of alerts whose rule or device is gone, for the next tick to publish and store. */
+  #orphaned: AlertEvent[] = []
 
   constructor(opts: AlertRulesOptions) {
     this.#gateway = opts.gateway
@@ -167,22 +172,79 @@ export class AlertRules {
   /**
    * Marks alerts as already raised (e.g. the store's active alerts at start) so a restart
    * does not raise them again; the next reading past the clear point clears them.
-   * Seeds for rules that no longer apply to the device are ignored.
+   * An alert whose rule no longer applies to its device (removed from the config, or the
+   * device is gone) is cleared instead: `takeOrphaned` hands out its clear event.
    */
   seed(active: Iterable<ActiveAlertSeed>, now = Date.now()): void {
     for (const a of active) {
       // a stored alert's device is taken in even past unknownDevices.max: it must be
       // there to be forgotten, and its alert cleared, once it has been silent long enough
-      if (this.#devices.adopt(a.device, a.lastSeen ?? now) === undefined) continue
-      const d = this.#forDevice(a.device, now)
-      if (d === undefined) continue
-      const i = d.rules.findIndex((r) => r.id === a.rule)
-      if (i < 0) continue
+      const d =
+        this.#devices.adopt(a.device, a.lastSeen ?? now) === undefined
+          ? undefined
+          : this.#forDevice(a.device, now)
+      const i =
+        d?.rules.findIndex((r) => r.id === a.rule && r.kind === a.kind && r.metric === a.metric) ??
+        -1
+      if (d === undefined || i < 0) {
+        this.#orphaned.push({
+          gateway: a.gateway,
+          device: a.device,
+          metric: a.metric,
+          rule: a.rule,
+          kind: a.kind,
+          severity: a.severity,
+          state: 'cleared',
+          value: a.kind === 'stale' ? undefined : a.value,
+          threshold: a.threshold,
+          ts: now,
+          since: a.since,
+        })
+        continue
+      }
       const s = d.states[i]!
       s.active = true
       s.since = a.since
       s.lastValue = a.value
     }
+  }
+
+  /**
+   * A reload: takes over every series' state from the rules it replaces (silence, pending
+   * conditions, rate anchors, active alerts), for each rule that still applies to the
+   * device under the same id, kind and metric. An active alert whose rule is gone, or
+   * whose device no longer is, is cleared (see `takeOrphaned`).
+   */
+  carryFrom(prev: AlertRules, now: number): void {
+    for (const old of prev.#state.values()) {
+      const d =
+        this.#devices.adopt(old.device, now) === undefined
+          ? undefined
+          : this.#forDevice(old.device, now)
+      old.rules.forEach((rule, i) => {
+        const s = old.states[i]!
+        const j =
+          d?.rules.findIndex(
+            (r) => r.id === rule.id && r.kind === rule.kind && r.metric === rule.metric,
+          ) ?? -1
+        if (d !== undefined && j >= 0) {
+          Object.assign(d.states[j]!, s)
+          return
+        }
+        if (!s.active) return
+        const value = rule.kind === 'stale' ? undefined : s.lastValue
+        this.#orphaned.push(this.#event(old.device, rule, 'cleared', value, now, s.since))
+      })
+    }
+    this.#orphaned.push(...prev.takeOrphaned())
+  }
+
+  /** Clear events of alerts whose rule or device is gone, once each (the next tick's). */
+  takeOrphaned(): AlertEvent[] {
+    if (this.#orphaned.length === 0) return NONE
+    const out = this.#orphaned
+    this.#orphaned = []
+    return out
   }
 
   #forDevice(device: string, now: number): DeviceRules | undefined {

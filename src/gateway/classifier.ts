@@ -59,6 +59,14 @@ export class Classifier {
     this.#clockSane = opts.clockSane ?? (() => true)
   }
 
+  /**
+   * A reload: takes over the state kept per device (the latest temperature and humidity
+   * waiting for their partner to derive from), so a pair split by the reload still pairs.
+   */
+  carryFrom(prev: Classifier): void {
+    this.#derived.carryFrom(prev.#derived)
+  }
+
   /** The calibrated reading when valid, otherwise why not (a `Refusal` has `reason`). */
   classify(reading: Reading): Reading | Refusal {
     const entry = this.#devices.resolve(reading.device, reading.receivedAt)

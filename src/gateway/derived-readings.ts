@@ -23,6 +23,11 @@ interface Latest {
 export class DerivedReadings {
   readonly #latest = new Map<string, Latest>()
 
+  /** A reload: the latest values of `prev` go on pairing (copied, not shared). */
+  carryFrom(prev: DerivedReadings): void {
+    for (const [id, l] of prev.#latest) this.#latest.set(id, { ...l })
+  }
+
   /** Drops what is kept of a device that was forgotten (an unknown device gone silent). */
   forget(device: string): void {
     this.#latest.delete(device)

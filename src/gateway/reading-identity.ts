@@ -27,7 +27,13 @@ export interface Delivery {
 /** What the store knows: committed rows, and rows written but not committed yet. */
 export interface IdentityLedger {
   hasReading(r: Reading): boolean
-  deliveryDigest(source: string, id: string): string | undefined
+  /** The delivery remembered under (source, id); `pending` while not committed yet. */
+  delivery(
+    source: string,
+    id: string,
+  ): { readonly digest: string; readonly pending: boolean } | undefined
+  /** The id of the source's delivery committed last (its newest packet id), if any. */
+  newestDelivery(source: string): string | undefined
 }
 
 /** How a message reached the gateway, as far as identity is concerned. */
@@ -49,6 +55,14 @@ export interface Admitted {
 /** Series whose last receive-time stamp is remembered (oldest forgotten first). */
 const MAX_SERIES = 10_000
 
+/**
+ * How far behind a session's newest stored packet id a redelivered id may be. Senders
+ * number their messages upwards (wrapping after 65535) and redeliver only what is in
+ * flight, which is never half the id space: an id further back is a later message reusing
+ * it (ids wrapped, or the sensor restarted and numbers from 1 again), never a copy.
+ */
+const REDELIVERY_WINDOW = 32_768
+
 export class ReadingIdentity {
   /** Last receive-time stamp given per series, so stamps never repeat within a series. */
   private readonly lastStamp = new Map<string, number>()
@@ -66,7 +80,7 @@ export class ReadingIdentity {
     }
     if (withId !== undefined) {
       const d: Delivery = { source: `device:${withId.device}`, id: withId.messageId!, digest: '' }
-      if (this.ledger.deliveryDigest(d.source, d.id) !== undefined) {
+      if (this.ledger.delivery(d.source, d.id) !== undefined) {
         return { fresh: [], duplicates: readings.length, delivery: undefined }
       }
       return { fresh: this.stamp(readings), duplicates: 0, delivery: d }
@@ -83,7 +97,7 @@ export class ReadingIdentity {
         digest: digestOf(arrival.topic, arrival.payload),
       }
       // Without DUP the sender says it is new: a reused packet id, not a redelivery.
-      if (m.dup && this.ledger.deliveryDigest(d.source, d.id) === d.digest) {
+      if (m.dup && this.isCopy(d, m.packetId)) {
         return { fresh: [], duplicates: readings.length, delivery: undefined }
       }
       return { fresh: this.stamp(readings), duplicates: 0, delivery: d }
@@ -97,6 +111,21 @@ export class ReadingIdentity {
     }
     if (fresh === undefined) return { fresh: readings, duplicates: 0, delivery: undefined }
     return { fresh, duplicates: readings.length - fresh.length, delivery: undefined }
+  }
+
+  /**
+   * A DUP PUBLISH is a copy of the message remembered under its packet id when it says the
+   * same, and when that message is still being stored or is recent in the session's
+   * numbering: the record of an older message with the same id and content (a message
+   * that reused the id was lost in a crash before its commit) must not swallow it.
+   */
+  private isCopy(d: Delivery, packetId: number): boolean {
+    const known = this.ledger.delivery(d.source, d.id)
+    if (known === undefined || known.digest !== d.digest) return false
+    if (known.pending) return true
+    const newest = this.ledger.newestDelivery(d.source)
+    if (newest === undefined) return true
+    return (Number(newest) - packetId + 65_536) % 65_536 < REDELIVERY_WINDOW
   }
 
   /** Receive-time stamps made unique per series; sensor timestamps are left alone. */

@@ -35,6 +35,25 @@ class OpenWindow {
   ) {}
 }
 
+/**
+ * One series' window state, kept in the database across a graceful restart: the open
+ * window (count 0 when none) and the end of the last window closed (late readings).
+ */
+export interface WindowState {
+  readonly device: string
+  readonly metric: Metric
+  readonly start: number
+  readonly end: number
+  readonly count: number
+  readonly min: number
+  readonly max: number
+  readonly sum: number
+  readonly last: number
+  readonly lastTs: number
+  /** End of the last window closed; undefined when none was. */
+  readonly closedUntil: number | undefined
+}
+
 export class WindowAggregator {
   readonly #windowMs: number
   readonly #graceMs: number
@@ -121,6 +140,60 @@ export class WindowAggregator {
    */
   flush(): Aggregate[] {
     return this.closeDue(Number.POSITIVE_INFINITY)
+  }
+
+  /** Every series' state (open windows, and where closed ones end), to keep at a stop. */
+  snapshot(): WindowState[] {
+    const out: WindowState[] = []
+    for (const byMetric of this.#series.values()) {
+      for (const w of byMetric.values()) {
+        const closedUntil = Number.isFinite(w.closedUntil) ? w.closedUntil : undefined
+        if (w.count === 0 && closedUntil === undefined) continue
+        out.push({
+          device: w.device,
+          metric: w.metric,
+          start: w.start,
+          end: w.end,
+          count: w.count,
+          min: w.min,
+          max: w.max,
+          sum: w.sum,
+          last: w.last,
+          lastTs: w.lastTs,
+          closedUntil,
+        })
+      }
+    }
+    return out
+  }
+
+  /**
+   * Takes back what `snapshot` kept (at start, before any reading). A window of another
+   * size (the config changed meanwhile) cannot go on: it is closed as it is and returned,
+   * to be published and stored like any closed window.
+   */
+  restore(states: readonly WindowState[]): Aggregate[] {
+    const closed: Aggregate[] = []
+    for (const s of states) {
+      const w = new OpenWindow(s.device, s.metric)
+      w.start = s.start
+      w.end = s.end
+      w.count = s.count
+      w.min = s.min
+      w.max = s.max
+      w.sum = s.sum
+      w.last = s.last
+      w.lastTs = s.lastTs
+      w.closedUntil = s.closedUntil ?? Number.NEGATIVE_INFINITY
+      if (w.count > 0 && w.end - w.start !== this.#windowMs) closed.push(this.#close(w))
+      let byMetric = this.#series.get(s.device)
+      if (byMetric === undefined) {
+        byMetric = new Map()
+        this.#series.set(s.device, byMetric)
+      }
+      byMetric.set(s.metric, w)
+    }
+    return closed
   }
 
   #close(w: OpenWindow): Aggregate {

@@ -1,7 +1,7 @@
 import type { Publisher } from '../broker/intake.js'
 import type { EventDrivenNode } from '../engine/event/event-node.js'
 import type { Aggregate } from '../gateway/reading.js'
-import type { WindowAggregator } from '../gateway/window-aggregator.js'
+import type { WindowAggregator, WindowState } from '../gateway/window-aggregator.js'
 import type { GatewayContext } from './context.js'
 import { appended, type GatewayAction, type GatewayEvent } from './events.js'
 import { aggregatePayload, aggregateTopic, type OutputTopics } from './output.js'
@@ -22,11 +22,20 @@ export class AggregateNode implements EventDrivenNode<GatewayEvent, GatewayConte
   readonly id = 'aggregate'
   private carried: Aggregate[] = []
 
+  /** `carried`: windows already closed that go out with the first event (a restart's). */
   constructor(
     private aggregator: WindowAggregator,
     private readonly publisher: Publisher,
     private output: AggregateOutput,
-  ) {}
+    carried: readonly Aggregate[] = [],
+  ) {
+    this.carried = [...carried]
+  }
+
+  /** What a stop must keep: the open windows, and the closed ones not yet passed on. */
+  kept(): { open: WindowState[]; closed: Aggregate[] } {
+    return { open: this.aggregator.snapshot(), closed: [...this.carried] }
+  }
 
   /**
    * A reload with another window size starts new windows. The open ones are closed as

@@ -35,16 +35,19 @@ export class HousekeepingNode
   ): { action: GatewayAction; event: GatewayEvent } | 'done' {
     if (event.kind !== 'tick') return 'done'
     this.onTick()
+    // Alerts whose rule or device is gone (a reload, a start with another config): cleared
+    // now, whatever the clock (no time is measured).
+    const orphaned = this.rules.takeOrphaned()
     if (!this.clockSane()) {
       const held: HousekeepingEvent = {
         kind: 'housekeeping',
         at: event.at,
         clockHeld: true,
-        alerts: NONE,
+        alerts: orphaned,
         forgotten: NONE,
         aggregates: NONE,
       }
-      return { action: 'normal', event: held }
+      return { action: held.alerts.length > 0 ? 'alert' : 'normal', event: held }
     }
     const due = event.at - this.lastStaleCheck >= this.staleCheckMs
     if (due) this.lastStaleCheck = event.at
@@ -67,7 +70,8 @@ export class HousekeepingNode
       kind: 'housekeeping',
       at: event.at,
       clockHeld: false,
-      alerts: cleared.length === 0 ? alerts : [...cleared, ...alerts],
+      alerts:
+        cleared.length + orphaned.length === 0 ? alerts : [...orphaned, ...cleared, ...alerts],
       forgotten,
       aggregates: NONE,
     }

@@ -1,3 +1,4 @@
+export type { KeptWindows } from './kept-windows.js'
 export { NotificationQueue, type NotificationRow } from './notification-queue.js'
 export { openDatabase, quarantineCorruptFile } from './open-database.js'
 export {

@@ -80,6 +80,10 @@ function configure(db: BetterSqlite3.Database, opts: OpenDatabaseOptions): void 
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
   quickCheck(db, opts)
   migrate(db)
+  // SQLite opens a file it may not write (chmod, chattr +i, a read-only mount) read-only
+  // without a word, and the first commit fails long after the daemon said it was ready.
+  // Rewriting the schema version is a real write: it fails now, with the reason.
+  db.pragma(`user_version = ${schemaVersion(db)}`)
 }
 
 function quickCheck(db: BetterSqlite3.Database, opts: OpenDatabaseOptions): void {
@@ -115,7 +119,9 @@ function translateOpenError(file: string, err: unknown): FloxgateError {
   const made =
     typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
       ? ERR.STORE_CORRUPT(file, message)
-      : ERR.STORE_OPEN_FAILED(file, message)
+      : typeof code === 'string' && code.startsWith('SQLITE_READONLY')
+        ? ERR.STORE_READ_ONLY(file, message)
+        : ERR.STORE_OPEN_FAILED(file, message)
   return Object.assign(made, { cause: err })
 }
 

@@ -146,10 +146,9 @@ export class RowWriter {
           }
           continue
         case 'aggregate':
-          if (!this.writeAggregate(item.aggregate)) {
-            out.duplicates++
-            continue
-          }
+          // floxgate_readings_duplicate_total counts readings only: an aggregate
+          // already stored is skipped (with its outbox rows), not counted
+          if (!this.writeAggregate(item.aggregate)) continue
           break
         case 'alert':
           this.writeAlert(item.alert)

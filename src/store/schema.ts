@@ -178,6 +178,55 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX deliveries_at ON deliveries (at);
       `),
   },
+  {
+    version: 6,
+    description: 'aggregate windows kept across a graceful restart',
+    // Written at a graceful stop, read and emptied at the next start (store/kept-windows.ts):
+    // the open windows go on where they were, `closed` ones (closed at a reload, not yet
+    // stored) are stored and published then.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE kept_windows (
+          device TEXT NOT NULL,
+          metric TEXT NOT NULL,
+          closed INTEGER NOT NULL,
+          window_start INTEGER NOT NULL,
+          window_end INTEGER NOT NULL,
+          count INTEGER NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          sum REAL NOT NULL,
+          last REAL NOT NULL,
+          last_ts INTEGER NOT NULL,
+          closed_until INTEGER,
+          PRIMARY KEY (device, metric, closed, window_start)
+        ) WITHOUT ROWID;
+      `),
+  },
+  {
+    version: 7,
+    description: 'aggregates keyed by their whole window (start, series, end)',
+    // A window size changed by a reload or a restart starts windows where closed ones of
+    // the old size started: (window_start, series) dropped the second aggregate as a copy.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE aggregates_v7 (
+          window_start INTEGER NOT NULL,
+          series INTEGER NOT NULL,
+          window_end INTEGER NOT NULL,
+          count INTEGER NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          mean REAL NOT NULL,
+          last REAL NOT NULL,
+          PRIMARY KEY (window_start, series, window_end)
+        ) WITHOUT ROWID;
+        INSERT INTO aggregates_v7 SELECT window_start, series, window_end, count, min, max, mean, last
+          FROM aggregates;
+        DROP TABLE aggregates;
+        ALTER TABLE aggregates_v7 RENAME TO aggregates;
+      `),
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

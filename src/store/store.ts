@@ -1,8 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { ERR } from '../errors.js'
+import { ERR, FloxgateError } from '../errors.js'
 import type { Reading } from '../gateway/reading.js'
 import type { Log } from '../ops/log.js'
 import { BatchWriter } from './batch-writer.js'
+import { FileIdentity } from './file-identity.js'
+import { type KeptWindows, keepWindows, takeWindows } from './kept-windows.js'
 import { NotificationQueue } from './notification-queue.js'
 import { openDatabase } from './open-database.js'
 import { DEFAULT_OUTBOX, emptyTally, Outbox, type OutboxOptions } from './outbox.js'
@@ -65,7 +67,7 @@ export interface StoreOptions {
 export interface CommitReport {
   /** Rows inserted by kind (better-sqlite3's `changes`), duplicates not included. */
   readonly inserted: Readonly<Record<RowKind, number>>
-  /** Rows the database already held under the same key, ignored. */
+  /** Readings the database already held under the same key, ignored. */
   readonly duplicates: number
   readonly seconds: number
 }
@@ -73,11 +75,15 @@ export interface CommitReport {
 /** Deliveries (message ids, packet ids) are remembered this long for redelivery checks. */
 const DELIVERY_MEMORY_MS = 24 * 3_600_000
 
+/** Delivery sources whose newest committed id is kept in memory. */
+const MAX_DELIVERY_SOURCES = 10_000
+
 /** Outbox drops are logged at most this often (the counts always add up). */
 const DROP_LOG_MS = 5000
 
 /** Codes that mean "the environment", not the row: keep the batch and retry. */
-const ENVIRONMENT_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|CORRUPT|NOMEM|NOTADB)/
+const ENVIRONMENT_CODES =
+  /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|CORRUPT|NOMEM|NOTADB)|FLX_ERR_STORE_FILE_REPLACED$)/
 
 /**
  * The gateway's durable local buffer: readings, aggregates, alerts and dead letters,
@@ -109,19 +115,27 @@ export class Store {
   private readonly series: SeriesIndex
   /** Deliveries written but not committed yet. */
   private readonly pendingDeliveries = new Map<string, { digest: string; n: number }>()
+  /** Per delivery source, the id committed last (null: none); loaded per source on first use. */
+  private readonly newestDeliveries = new Map<string, string | null>()
   private lookups:
     | {
         reading: BetterSqlite3.Statement<[number, number, number], unknown>
         delivery: BetterSqlite3.Statement<[string, string], { digest: string }>
         prune: BetterSqlite3.Statement<[number]>
+        newestDelivery: BetterSqlite3.Statement<[string], { id: string }>
       }
     | undefined
   private readonly onCommit: ((report: CommitReport) => void) | undefined
   private readonly dropped: Record<DropReason, number> = emptyTally()
   private duplicates = 0
+  /** Readings given up while commits failed (the `unhealthy` drops: never stored). */
+  private readingsGivenUp = 0
   private outboxRowsWritten = 0
   private closed = false
   private readonly readOnly: boolean
+  /** The file opened, to notice it deleted or replaced under us (not for read-only use). */
+  private readonly identity: FileIdentity | undefined
+  private replacedLogged = false
   private retentionQueued = false
   /** Outbox drops not yet logged, and when the last drop line went out. */
   private unloggedDrops: Record<DropReason, number> = emptyTally()
@@ -136,6 +150,7 @@ export class Store {
     this.logger = opts.logger
     this.onCommit = opts.onCommit
     this.database = openDatabase(opts)
+    this.identity = this.readOnly ? undefined : new FileIdentity(opts.file)
     const db = this.database
     const queues = opts.outboxes ?? [opts.outbox ?? {}]
     this.outboxes = new Map(
@@ -170,10 +185,19 @@ export class Store {
       commit: (items) => {
         const started = performance.now()
         const outcome = this.rows.commit(items, this.now(), this.clockSane())
+        // After the COMMIT, before any acknowledgement: committed to a file that is no
+        // longer at the path is as good as lost, so it counts as a failed commit.
+        const replaced = this.identity?.change()
+        if (replaced !== undefined) throw ERR.STORE_FILE_REPLACED(this.file, replaced)
+        this.noteDeliveries(items)
         this.settle(items)
         this.applyOutcome(outcome, (performance.now() - started) / 1000)
       },
-      onGiveUp: (items) => this.settle(items),
+      onGiveUp: (items) => {
+        for (const item of items)
+          if (item.kind === 'readings') this.readingsGivenUp += item.readings.length
+        this.settle(items)
+      },
       isEnvironmentError: (err) => ENVIRONMENT_CODES.test(String((err as { code?: unknown }).code)),
       describe: (err) => this.describe(err),
       closedError: () => ERR.STORE_CLOSED(opts.file),
@@ -208,11 +232,40 @@ export class Store {
     return this.statements().reading.get(r.ts, s.id, r.value) !== undefined
   }
 
-  /** The digest stored (or being stored) for a delivery, undefined when unknown. */
-  deliveryDigest(source: string, id: string): string | undefined {
+  /** After COMMIT: each committed delivery is its source's newest. */
+  private noteDeliveries(items: readonly StoreItem[]): void {
+    for (const item of items) {
+      if (item.kind === 'readings' && item.delivery !== undefined) {
+        this.rememberNewestDelivery(item.delivery.source, item.delivery.id)
+      }
+    }
+  }
+
+  /** The delivery stored (or being stored: `pending`) under (source, id), undefined when unknown. */
+  delivery(source: string, id: string): { digest: string; pending: boolean } | undefined {
     const pending = this.pendingDeliveries.get(`${source}\u0000${id}`)
-    if (pending !== undefined) return pending.digest
-    return this.statements().delivery.get(source, id)?.digest
+    if (pending !== undefined) return { digest: pending.digest, pending: true }
+    const row = this.statements().delivery.get(source, id)
+    return row === undefined ? undefined : { digest: row.digest, pending: false }
+  }
+
+  /** The id of the source's delivery committed last, undefined when none is remembered. */
+  newestDelivery(source: string): string | undefined {
+    let id = this.newestDeliveries.get(source)
+    if (id === undefined) {
+      id = this.statements().newestDelivery.get(source)?.id ?? null
+      this.rememberNewestDelivery(source, id)
+    }
+    return id ?? undefined
+  }
+
+  private rememberNewestDelivery(source: string, id: string | null): void {
+    this.newestDeliveries.delete(source)
+    this.newestDeliveries.set(source, id)
+    // bounded: the least recently used source is looked up again when it returns
+    if (this.newestDeliveries.size > MAX_DELIVERY_SOURCES) {
+      this.newestDeliveries.delete(this.newestDeliveries.keys().next().value as string)
+    }
   }
 
   private statements() {
@@ -224,6 +277,9 @@ export class Store {
         'SELECT digest FROM deliveries WHERE source = ? AND id = ?',
       ),
       prune: this.database.prepare<[number]>('DELETE FROM deliveries WHERE at < ?'),
+      newestDelivery: this.database.prepare<[string], { id: string }>(
+        'SELECT id FROM deliveries WHERE source = ? ORDER BY at DESC LIMIT 1',
+      ),
     }
     return this.lookups
   }
@@ -260,6 +316,16 @@ export class Store {
     if (!this.closed) this.writer.flush()
   }
 
+  /** Keeps the aggregate windows of a gateway that stops, for the next start. */
+  keepWindows(kept: KeptWindows): void {
+    keepWindows(this.database, kept)
+  }
+
+  /** The windows kept at the last graceful stop, forgotten in the database as they are read. */
+  takeWindows(): KeptWindows {
+    return takeWindows(this.database)
+  }
+
   /** Flushes, then closes the database. Idempotent. */
   close(): void {
     if (this.closed) return
@@ -272,6 +338,14 @@ export class Store {
 
   health(): StoreHealth {
     if (this.closed) return { ok: false, reason: 'closed' }
+    // Also without traffic: /healthz says it before the next commit fails.
+    const replaced = this.identity?.change()
+    if (replaced !== undefined) {
+      const err = ERR.STORE_FILE_REPLACED(this.file, replaced)
+      if (!this.replacedLogged) this.logger?.error({ err }, 'store: the database file changed')
+      this.replacedLogged = true
+      return { ok: false, reason: err.message }
+    }
     return this.writer.health()
   }
 
@@ -316,7 +390,9 @@ export class Store {
       rows,
       bytes,
       oldestCreatedAt: oldest,
-      dropped: { ...this.dropped, unhealthy: this.writer.stats().droppedUnhealthy },
+      // Readings never stored (the other reasons are outbox rows, stored locally), so
+      // that in = stored + duplicates + dead letters + unhealthy on /metrics.
+      dropped: { ...this.dropped, unhealthy: this.readingsGivenUp },
     }
   }
 
@@ -418,6 +494,7 @@ export class Store {
   }
 
   private describe(err: unknown): Error {
+    if (err instanceof FloxgateError) return err
     const code = String((err as { code?: unknown }).code)
     const message = err instanceof Error ? err.message : String(err)
     const made = code.startsWith('SQLITE_FULL')

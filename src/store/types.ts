@@ -75,7 +75,7 @@ export interface WriterStats {
   /** Rows inserted by kind (duplicates not included). */
   readonly rowsWritten: Readonly<Record<RowKind, number>>
   readonly outboxRowsWritten: number
-  /** Readings (or aggregates) already stored under the same key, ignored. */
+  /** Readings already stored under the same key, ignored. */
   readonly duplicates: number
   readonly batches: number
   readonly failedBatches: number

@@ -403,6 +403,28 @@ describe('loadConfig: client ids of the uplink and the external broker', () => {
     expect(lines.join('\n')).toMatch(/uplink\.clientId.*"same" is also broker\.external\.clientId/)
   })
 
+  it('sees one broker behind localhost, 127.0.0.1 and a default port', () => {
+    const lines = problems(
+      `${external.replace('1883" }', '1883", clientId: same }')}uplink: { url: "mqtt://localhost", clientId: same }\n`,
+    )
+    expect(lines.join('\n')).toMatch(/uplink\.clientId.*"same" is also broker\.external\.clientId/)
+  })
+
+  it('refuses two uplinks (mqtt, thingsboard) with one id on one broker', () => {
+    const lines = problems(
+      [
+        'gateway: { id: gw1 }',
+        'uplinks:',
+        '  - { id: a, url: "mqtt://10.0.0.5:1883", clientId: twin }',
+        '  - { id: b, kind: thingsboard, url: "mqtt://10.0.0.5", clientId: twin }',
+        '',
+      ].join('\n'),
+    )
+    expect(lines.join('\n')).toMatch(
+      /uplinks\[1\]\.clientId.*"twin" is also uplinks\[0\]\.clientId/,
+    )
+  })
+
   it('allows the same id on two different brokers', () => {
     const lines = problems(
       `${external.replace('1883" }', '1883", clientId: same }')}uplink: { url: "mqtt://127.0.0.1:1884", clientId: same }\n`,

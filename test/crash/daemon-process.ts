@@ -44,6 +44,8 @@ export interface DaemonConfigOptions {
   readonly batchMaxDelayMs?: number
   readonly uplink?: Record<string, unknown>
   readonly gatewayId?: string
+  /** Top-level sections that replace the defaults below (rules, aggregates, ...). */
+  readonly extra?: Record<string, unknown>
 }
 
 /** A config for tests: no rate limit, no watchdog, no alert rules, aggregates off. */
@@ -77,6 +79,7 @@ export function writeConfig(dir: string, o: DaemonConfigOptions): string {
         : { enabled: true, host: '127.0.0.1', port: o.httpPort },
     watchdog: { enabled: false },
     ...(o.uplink === undefined ? {} : { uplink: o.uplink }),
+    ...o.extra,
   }
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'floxgate.yaml')

@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/wait.js'
 import {
   ensureBuilt,
   killAllDaemons,
+  metric,
   startDaemon,
   storedReadings,
   writeConfig,
@@ -124,6 +125,21 @@ it.skipIf(!mounted)(
       what: 'the database healthy again',
     })
     await running
+    // The figures balance after the refusals and resends: every value that arrived ends
+    // stored, a copy, a dead letter or given up, and stored = the rows in SQLite.
+    const m = (name: string) => metric(httpPort, name)
+    await waitFor(async () => (await m('floxgate_readings_stored_total')) === 20_500, {
+      what: 'every reading counted as stored',
+    })
+    process.stdout.write(
+      `full disk: in ${await m('floxgate_readings_in_total')}, stored ${await m('floxgate_readings_stored_total')}, duplicates ${await m('floxgate_readings_duplicate_total')}, given up ${await m('floxgate_readings_dropped_total{reason="unhealthy"}')}\n`,
+    )
+    expect(await m('floxgate_readings_in_total')).toBe(
+      (await m('floxgate_readings_stored_total')) +
+        (await m('floxgate_readings_duplicate_total')) +
+        (await m('floxgate_dead_letters_total')) +
+        (await m('floxgate_readings_dropped_total{reason="unhealthy"}')),
+    )
     expect(await daemon.stop()).toBe(0)
 
     const stored = storedReadings(dbFile, 'full-')

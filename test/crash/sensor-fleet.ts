@@ -11,8 +11,10 @@ export interface FleetOptions {
   readonly devices: number
   readonly perDevice: number
   readonly prefix: string
-  /** Timestamp of reading 0, ms; reading i has baseTs + i. */
+  /** Timestamp of reading 0, ms; reading i has baseTs + i * stepMs. */
   readonly baseTs: number
+  /** Sensor time between two readings of a device (default 1 ms). */
+  readonly stepMs?: number
   /** Publishes awaiting PUBACK per device. */
   readonly window?: number
   /** Whole-fleet publish rate limit (readings/s); 0 = as fast as the acks allow. */
@@ -50,8 +52,13 @@ export class SensorFleet {
     const keys: string[] = []
     for (let d = 0; d < this.o.devices; d++)
       for (let i = 0; i < this.o.perDevice; i++)
-        keys.push(SensorFleet.key(`${this.o.prefix}${d}`, this.o.baseTs + i))
+        keys.push(SensorFleet.key(`${this.o.prefix}${d}`, this.tsOf(i)))
     return keys
+  }
+
+  /** The sensor timestamp of reading `i`. */
+  tsOf(i: number): number {
+    return this.o.baseTs + i * (this.o.stepMs ?? 1)
   }
 
   /** Resolves when every reading of every device is acknowledged. */
@@ -126,7 +133,7 @@ export class SensorFleet {
         while (!closed && inflight < window && next < order.length) {
           if (paced !== undefined) return
           const i = order[next++] as number
-          const ts = this.o.baseTs + i
+          const ts = this.tsOf(i)
           inflight++
           this.publishes++
           const payload = `{"temperature":${20 + (i % 50) / 10},"ts":${ts}}`

@@ -73,3 +73,23 @@ it('start refuses the same config with the same lines and exit 2, before binding
   for (const p of PROBLEMS) expect(r.stderr).toContain(p)
   expect(r.stdout).not.toContain('floxgate is ready')
 })
+
+it('check-config on an external broker says which broker settings keep messages while floxgate is down', async () => {
+  const file = join(dir.dir, 'external.yaml')
+  writeFileSync(
+    file,
+    [
+      'gateway:',
+      `  dataDir: ${dir.dir}`,
+      'broker:',
+      '  mode: external',
+      '  external:',
+      '    url: mqtt://127.0.0.1:1883',
+      '',
+    ].join('\n'),
+  )
+  const r = await runCli(['check-config', file])
+  expect(r.code).toBe(0)
+  expect(r.stdout).toMatch(/OK \(external broker mqtt:\/\/127\.0\.0\.1:1883/)
+  expect(r.stdout).toMatch(/^note: .*`persistence true`.*`max_queued_messages 100000`/m)
+})

@@ -15,6 +15,8 @@ import { connectClient, type RecordingClient, telemetry, waitForReadings } from 
 const scene = useDaemon({
   http: { enabled: true },
   aggregates: { windowSeconds: 60, graceSeconds: 0 },
+  // two readings past 30 in a row: a redelivery must not be the second
+  rules: [{ id: 'twice', metric: 'temperature', high: 30, count: 2 }],
 })
 let sensor: RecordingClient
 beforeAll(async () => {
@@ -60,6 +62,38 @@ it('100 plain numbers from mosquitto_pub -q 1 -l are 100 rows, repeated values i
   // Receive-time stamps are unique per series, in arrival order.
   expect(new Set(rows.map((r) => r.ts)).size).toBe(100)
   expect(rows.map((r) => r.value)).toEqual(values)
+})
+
+it('10,000 QoS 1 readings without a timestamp from 20 devices at once are 10,000 rows', async () => {
+  const values = Array.from({ length: 500 }, (_, i) => String(i % 7))
+  await Promise.all(
+    Array.from({ length: 20 }, (_, d) => mosquittoPub(`sensors/many${d}/temperature`, values)),
+  )
+  const n = await waitFor(
+    () => {
+      const c = countRows(
+        "SELECT count(*) AS n FROM readings r JOIN series s ON s.id = r.series WHERE s.device LIKE 'many%'",
+      )
+      return c >= 10_000 ? c : undefined
+    },
+    { timeoutMs: 30_000, what: '10,000 rows' },
+  )
+  expect(n).toBe(10_000)
+  for (let d = 0; d < 20; d++) {
+    expect(scene.db.readings(`many${d}`).map((r) => String(r.value))).toEqual(values)
+  }
+})
+
+it('a re-sent reading feeds the rules once: it is not the second of two readings a rule needs', async () => {
+  const t = Date.now() - 60_000
+  const topic = 'sensors/twice/telemetry'
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 31 }, t), { qos: 1 })
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 31 }, t), { qos: 1 })
+  expect(scene.db.alerts()).toEqual([])
+  await sensor.client.publishAsync(topic, telemetry({ temperature: 32 }, t + 1), { qos: 1 })
+  expect(scene.db.alerts().map((a) => [a.device, a.rule, a.state])).toEqual([
+    ['twice', 'twice', 'raised'],
+  ])
 })
 
 it('two readings with one sensor timestamp and different values are both kept; a re-send is stored and counted once', async () => {
@@ -126,8 +160,8 @@ it('/metrics tells the truth: stored = rows in SQLite, in = stored + duplicates 
   const dropped = sampleSum(text, 'floxgate_readings_dropped_total')
   const arrived = sampleSum(text, 'floxgate_readings_in_total')
   expect(stored).toBe(rows)
-  // the re-sent 20, the DUP 21.5 and the message id m1 again
-  expect(duplicates).toBe(3)
+  // the re-sent 31 and 20, the DUP 21.5 and the message id m1 again
+  expect(duplicates).toBe(4)
   expect(dead).toBe(deadLetters)
   expect(arrived).toBe(stored + duplicates + dead + dropped)
   expect(sampleSum(text, 'floxgate_store_commit_seconds_count')).toBeGreaterThan(0)

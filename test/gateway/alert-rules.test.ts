@@ -266,9 +266,83 @@ describe('AlertRules: restart', () => {
     ])
   })
 
-  it('ignores seeds for rules that no longer exist', () => {
+  it('clears a seeded alert whose rule no longer exists, once, instead of keeping it raised', () => {
     const rules = engine([rule({ id: 'hot', metric: 'temperature', high: 30 })])
-    rules.seed([{ device: 'd1', rule: 'gone', since: T0 }], T0)
+    const gone = {
+      gateway: 'gw',
+      device: 'd1',
+      metric: 'temperature',
+      rule: 'gone',
+      kind: 'high',
+      severity: 'warning',
+      value: 40,
+      threshold: 35,
+      since: T0,
+    } as const
+    rules.seed([gone], T0 + 5000)
     expect(rules.activeAlerts()).toEqual([])
+    expect(rules.takeOrphaned()).toEqual([{ ...gone, state: 'cleared', ts: T0 + 5000 }])
+    expect(rules.takeOrphaned()).toEqual([])
+  })
+})
+
+describe('AlertRules: reload (carryFrom)', () => {
+  const stale = rule({ id: 'quiet', staleSeconds: 60 })
+  const hot = rule({ id: 'hot', metric: 'temperature', high: 30, count: 3 })
+
+  it("keeps every series' silence: configured and unknown devices go stale from their last reading, not from the reload", () => {
+    const devices = [device('known', 'sht31')]
+    const before = engine([stale], devices)
+    before.evaluate(reading('known', 20, T0 + 10_000))
+    before.evaluate(reading('stranger', 20, T0 + 20_000))
+    const reloadAt = T0 + 50_000
+    const after = engine([stale, hot], devices)
+    after.carryFrom(before, reloadAt)
+    expect(after.checkStale(T0 + 69_999)).toEqual([])
+    expect(after.checkStale(T0 + 70_000).map((e) => e.device)).toEqual(['known'])
+    // the unknown device is watched too (it was forgotten by the reloaded rules)
+    expect(after.checkStale(T0 + 80_000).map((e) => e.device)).toEqual(['stranger'])
+  })
+
+  it('keeps a pending condition: the third reading past the threshold raises across the reload', () => {
+    const before = engine([hot])
+    expect(before.evaluate(reading('d1', 31, T0))).toEqual([])
+    expect(before.evaluate(reading('d1', 32, T0 + 1000))).toEqual([])
+    const after = engine([hot])
+    after.carryFrom(before, T0 + 1500)
+    expect(after.evaluate(reading('d1', 33, T0 + 2000))).toMatchObject([
+      { rule: 'hot', state: 'raised', since: T0 },
+    ])
+  })
+
+  it('clears an active alert whose rule was removed, or whose rule changed kind, once', () => {
+    const before = engine([hot, stale])
+    for (const [i, v] of [31, 32, 33].entries()) before.evaluate(reading('d1', v, T0 + i))
+    expect(before.activeAlerts()).toHaveLength(1)
+    const after = engine([stale])
+    after.carryFrom(before, T0 + 9000)
+    expect(after.activeAlerts()).toEqual([])
+    expect(after.takeOrphaned()).toMatchObject([
+      { device: 'd1', rule: 'hot', state: 'cleared', since: T0, ts: T0 + 9000, value: 33 },
+    ])
+    expect(after.takeOrphaned()).toEqual([])
+    const lowNow = engine([rule({ id: 'hot', metric: 'temperature', low: 0 })])
+    lowNow.carryFrom(before, T0 + 9000)
+    expect(lowNow.takeOrphaned()).toMatchObject([{ rule: 'hot', state: 'cleared' }])
+  })
+
+  it('clears the alerts of a device removed from the config when unknown devices are refused', () => {
+    const before = engine([stale], [device('gone', 'sht31')])
+    expect(before.checkStale(T0 + 60_000)).toMatchObject([{ device: 'gone', state: 'raised' }])
+    const after = new AlertRules({
+      gateway: 'gw',
+      rules: [stale],
+      devices: directory([], { policy: 'dead-letter' }),
+      now: T0 + 70_000,
+    })
+    after.carryFrom(before, T0 + 70_000)
+    expect(after.takeOrphaned()).toMatchObject([
+      { device: 'gone', rule: 'quiet', state: 'cleared', value: undefined },
+    ])
   })
 })
