@@ -485,7 +485,7 @@ export const configSchema = z.strictObject({
       durability: z.enum(['normal', 'full']).default('full'),
       batch: z
         .strictObject({
-          maxRows: int(1, 100_000).default(500),
+          maxRows: int(1, 100_000).default(2000),
           maxDelayMs: int(0, 60_000).default(20),
           qos0DelayMs: int(0, 600_000).default(10_000),
           // commit as soon as the input is idle while a PUBACK waits (see batch-writer.ts)

@@ -36,7 +36,7 @@ export interface StoreOptions {
   readonly integrityCheck?: 'quick' | 'none'
   /** For the CLI (`export`, `status`) beside a running daemon: queries only, writes fail. */
   readonly readonly?: boolean
-  /** Group commit: at most this many rows per transaction (default 500)... */
+  /** Group commit: at most this many rows per transaction (default 2000)... */
   readonly batchMaxRows?: number
   /** ...and at most this long before a write is committed (default 50 ms)... */
   readonly batchMaxDelayMs?: number
@@ -175,7 +175,7 @@ export class Store {
     })
     this.queries = new StoreQueries(db)
     this.writer = new BatchWriter<StoreItem>({
-      maxRows: opts.batchMaxRows ?? 500,
+      maxRows: opts.batchMaxRows ?? 2000,
       maxDelayMs: opts.batchMaxDelayMs ?? 50,
       relaxedDelayMs: opts.batchRelaxedDelayMs ?? opts.batchMaxDelayMs ?? 50,
       commitWhenIdle: opts.batchCommitWhenIdle ?? false,
