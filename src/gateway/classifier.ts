@@ -4,7 +4,7 @@
  * skew. Valid readings go on to rules, store and aggregation; the rest become dead letters.
  */
 import { DerivedReadings } from './derived-readings.js'
-import type { DeviceDirectory } from './device-directory.js'
+import type { DeviceDirectory, DeviceEntry } from './device-directory.js'
 import type { DeadLetter, DeadLetterReason, Reading } from './reading.js'
 import { unitLabel } from './units.js'
 
@@ -42,6 +42,8 @@ export interface ClassifiedMessage {
 export interface ParsedReadings {
   readonly readings: readonly Reading[]
   readonly deadLetters: readonly DeadLetter[]
+  /** The device's entry, when the parser looked it up for every reading. */
+  readonly entry?: DeviceEntry | undefined
 }
 
 export class Classifier {
@@ -67,9 +69,15 @@ export class Classifier {
     this.#derived.carryFrom(prev.#derived)
   }
 
-  /** The calibrated reading when valid, otherwise why not (a `Refusal` has `reason`). */
-  classify(reading: Reading): Reading | Refusal {
-    const entry = this.#devices.resolve(reading.device, reading.receivedAt)
+  /**
+   * The calibrated reading when valid, otherwise why not (a `Refusal` has `reason`).
+   * `known`: the device's entry when the caller already looked it up (the parser did).
+   */
+  classify(reading: Reading, known?: DeviceEntry): Reading | Refusal {
+    const entry =
+      known !== undefined && known.id === reading.device
+        ? known
+        : this.#devices.resolve(reading.device, reading.receivedAt)
     if (entry === undefined) {
       return { reason: 'unknown-device', detail: this.#devices.refusal(reading.device) }
     }
@@ -122,7 +130,7 @@ export class Classifier {
     let deadLetters: DeadLetter[] | undefined
     for (let i = 0; i < input.length; i++) {
       const r = input[i] as Reading
-      const out = this.classify(r)
+      const out = this.classify(r, msg.entry)
       if (out === r) {
         readings?.push(r)
         continue

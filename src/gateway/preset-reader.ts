@@ -103,6 +103,9 @@ export function readPreset(
     dead(m.device, { reason: b.reason, detail: presetDetail(preset, b) })
 
   let entry: DeviceEntry | undefined
+  /** The one device of every reading so far; undefined once a second one appears. */
+  let only: DeviceEntry | undefined
+  let several = false
   let refused: string | undefined
   let ignored = 0
   for (const s of outcome.samples) {
@@ -128,6 +131,8 @@ export function readPreset(
       ignored++
       continue
     }
+    if (only === undefined) only = entry
+    else if (only !== entry) several = true
     const convert = metricConversion(s.metric, s.unit ?? t.config.units?.[s.metric], entry.profile)
     readings.push({
       device,
@@ -166,7 +171,12 @@ export function readPreset(
         : `${preset.name}: the payload carries no reading`,
     )
   }
-  return { device: readings[0]?.device ?? m.device, readings, deadLetters: deadLetters ?? [] }
+  return {
+    device: readings[0]?.device ?? m.device,
+    entry: several ? undefined : only,
+    readings,
+    deadLetters: deadLetters ?? [],
+  }
 }
 
 /** Fields and details may quote payload keys and values: bounded like every client string. */

@@ -73,6 +73,11 @@ export interface ReadingParserOptions {
 export interface ParsedMessage {
   /** Undefined when the topic matched no pattern. */
   readonly device: string | undefined
+  /**
+   * The device's directory entry when every reading is that device's: looked up once here
+   * and handed on (the classifier and the metrics' device class use it), not per reading.
+   */
+  readonly entry?: DeviceEntry | undefined
   readonly readings: readonly Reading[]
   readonly deadLetters: readonly DeadLetter[]
 }
@@ -242,7 +247,7 @@ export class ReadingParser {
       receivedAt,
       tsFromReceive: true,
     }
-    return { device, readings: [reading], deadLetters: [] }
+    return { device, entry, readings: [reading], deadLetters: [] }
   }
 
   /** A JSON topic whose device id is in the payload (`device:` template). */
@@ -371,7 +376,7 @@ export class ReadingParser {
         `none of the fields ${plan.expected} is present`,
       )
     }
-    return { device, readings, deadLetters: deadLetters ?? [] }
+    return { device, entry, readings, deadLetters: deadLetters ?? [] }
   }
 }
 

@@ -33,8 +33,9 @@ export class ClassifyNode implements EventDrivenNode<GatewayEvent, GatewayContex
     const out = classifier.classifyMessage(event, m.topic, m.payload)
     event.readings = out.readings
     event.deadLetters = out.deadLetters
-    const profile = event.device === undefined ? undefined : devices.resolve(event.device)
-    event.deviceClass = profile?.profile.id
+    // The parser handed the entry on when it saw one device; look it up only otherwise.
+    if (event.deviceClass === undefined && event.device !== undefined)
+      event.deviceClass = devices.resolve(event.device)?.profile.id
     if (out.readings.length === 0) return 'invalid'
     for (let i = 0; i < out.readings.length; i++) {
       const r = out.readings[i]!

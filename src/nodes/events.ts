@@ -5,6 +5,7 @@
  */
 import type { SensorMessage } from '../broker/intake.js'
 import type { TimerTick } from '../engine/event/timer-source.js'
+import type { DeviceEntry } from '../gateway/device-directory.js'
 import type { Aggregate, AlertEvent, DeadLetter, Reading } from '../gateway/reading.js'
 import type { Delivery } from '../gateway/reading-identity.js'
 
@@ -12,7 +13,9 @@ export interface TelemetryEvent {
   readonly kind: 'telemetry'
   readonly message: SensorMessage
   device: string | undefined
-  /** The device's profile id once classified (the `device_class` metric label). */
+  /** The device's directory entry when the parser found one device for all readings. */
+  entry: DeviceEntry | undefined
+  /** The device's profile id (the `device_class` metric label). */
   deviceClass: string | undefined
   // The lists are replaced, never pushed into: most stay empty, and share NONE (frozen),
   // so a message allocates only the lists it fills (bench:pipeline counts the bytes).
@@ -64,6 +67,7 @@ export function telemetryEvent(message: SensorMessage): TelemetryEvent {
     kind: 'telemetry',
     message,
     device: undefined,
+    entry: undefined,
     deviceClass: undefined,
     readings: NONE,
     duplicates: 0,

@@ -42,6 +42,8 @@ export class ParseNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
     const parsed = this.parser.parse(m.topic, m.payload, m.receivedAt)
     const admitted = this.identity.admit(m, parsed.readings)
     event.device = parsed.device
+    event.entry = parsed.entry
+    event.deviceClass = parsed.entry?.profile.id
     event.readings = admitted.fresh
     event.duplicates = admitted.duplicates
     event.delivery = admitted.delivery
