@@ -4,6 +4,7 @@ import { EXTERNAL_BROKER_SETTINGS } from '../broker/external-settings.js'
 import type { Publisher, SensorIntake } from '../broker/intake.js'
 import { type Config, externalClientId } from '../config/load.js'
 import { ERR } from '../errors.js'
+import { writePacketNumbersWithoutTable } from '../mqtt/packet-writer.js'
 import type { Log } from '../ops/log.js'
 import { RateLimitedLog } from '../ops/rate-limited-log.js'
 
@@ -28,6 +29,8 @@ export async function startBroker(
   receiveTime: () => number = Date.now,
 ): Promise<GatewayBroker> {
   const status = { topic: config.broker.statusTopic, gatewayId: config.gateway.id }
+  // Before any MQTT connection writes its first packet (the broker's, then the uplinks').
+  writePacketNumbersWithoutTable()
   if (config.broker.mode === 'external') {
     return await connectExternal(config, sensorTopics, status, log, receiveTime)
   }
