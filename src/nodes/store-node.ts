@@ -1,7 +1,7 @@
 import type { EventDrivenNode } from '../engine/event/event-node.js'
 import type { AlertEvent, Reading } from '../gateway/reading.js'
 import type { Store } from '../store/store.js'
-import type { DurableCallback, NotificationEntry, OutboxEntry } from '../store/types.js'
+import type { DurableCallback, NotificationEntry, OutboxEntry, Urgency } from '../store/types.js'
 import type { GatewayContext } from './context.js'
 import type { GatewayAction, GatewayEvent, TelemetryEvent } from './events.js'
 import { type Stream, upstream } from './output.js'
@@ -58,8 +58,10 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
     const { forward, gateway } = this.opts
     const done = event.kind === 'telemetry' ? this.acknowledger(event) : undefined
     // A QoS 1 sender waits for this commit (its PUBACK); a QoS 0 one does not, and its
-    // rows may wait longer for a bigger batch (fewer pages written per reading).
-    const prompt = event.kind === 'telemetry' && event.message.qos > 0
+    // rows may wait longer for a bigger batch (fewer pages written per reading). An alert
+    // is committed soon either way: notifications and Home Assistant act on it once stored.
+    const acked = event.kind === 'telemetry' && event.message.qos > 0
+    const urgency: Urgency = acked ? 'ack' : 'later'
     let outbox = false
     if (event.kind === 'telemetry') {
       // Every value that arrived ends as exactly one of: stored, duplicate, dead letter
@@ -86,7 +88,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
             at: event.message.receivedAt,
           },
           done,
-          prompt,
+          urgency,
         )
       }
       for (let i = 0; i < event.deadLetters.length; i++) {
@@ -99,7 +101,7 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
         )
         const rows = forward.has('dead-letters') ? [upstream.deadLetter(d)] : undefined
         outbox ||= rows !== undefined
-        this.store.write({ kind: 'dead-letter', deadLetter: d, outbox: rows }, done, prompt)
+        this.store.write({ kind: 'dead-letter', deadLetter: d, outbox: rows }, done, urgency)
       }
     }
     for (let i = 0; i < event.alerts.length; i++) {
@@ -120,13 +122,17 @@ export class StoreNode implements EventDrivenNode<GatewayEvent, GatewayContext, 
               wake?.()
               observer?.alertStored(a)
             }
-      this.store.write({ kind: 'alert', alert: a, outbox: rows, notifications }, committed)
+      this.store.write(
+        { kind: 'alert', alert: a, outbox: rows, notifications },
+        committed,
+        acked ? 'ack' : 'soon',
+      )
     }
     for (let i = 0; i < event.aggregates.length; i++) {
       const a = event.aggregates[i]!
       const rows = forward.has('aggregates') ? [upstream.aggregate(gateway, a)] : undefined
       outbox ||= rows !== undefined
-      this.store.write({ kind: 'aggregate', aggregate: a, outbox: rows }, done, prompt)
+      this.store.write({ kind: 'aggregate', aggregate: a, outbox: rows }, done, urgency)
     }
     if (event.kind === 'telemetry' && done === undefined) event.message.ack()
     if (outbox) this.opts.onOutbox?.()

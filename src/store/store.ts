@@ -20,6 +20,7 @@ import type {
   RowKind,
   StoreHealth,
   StoreItem,
+  Urgency,
   WriterStats,
 } from './types.js'
 
@@ -40,7 +41,7 @@ export interface StoreOptions {
   readonly batchMaxRows?: number
   /** ...and at most this long before a write is committed (default 50 ms)... */
   readonly batchMaxDelayMs?: number
-  /** ...or this long for a write nobody waits for (`prompt` false; default batchMaxDelayMs). */
+  /** ...or this long for a write nobody waits for (urgency `later`; default batchMaxDelayMs). */
   readonly batchRelaxedDelayMs?: number
   /** ...or as soon as the input is idle while a write someone waits for is queued. */
   readonly batchCommitWhenIdle?: boolean
@@ -208,9 +209,10 @@ export class Store {
   /**
    * Queues an item for the next group commit. `onDurable(null)` fires after the COMMIT
    * holding it returned; `onDurable(err)` when it could not be stored (do not acknowledge).
-   * `prompt` false: nobody waits for it (a QoS 0 reading), it may wait batchRelaxedDelayMs.
+   * `urgency`: how soon (types.ts): `ack` a sender waits, `soon` others act on it,
+   * `later` nobody waits (a QoS 0 reading: it may wait batchRelaxedDelayMs).
    */
-  write(item: StoreItem, onDurable?: DurableCallback, prompt = true): void {
+  write(item: StoreItem, onDurable?: DurableCallback, urgency: Urgency = 'ack'): void {
     if (this.closed) {
       const err = ERR.STORE_CLOSED(this.file)
       if (onDurable === undefined) throw err
@@ -218,7 +220,7 @@ export class Store {
       return
     }
     this.pend(item)
-    this.writer.write(item, onDurable, prompt)
+    this.writer.write(item, onDurable, urgency)
   }
 
   /** True when this exact reading (device, metric, ts, value) is stored or being stored. */

@@ -58,6 +58,16 @@ export type StoreItem =
 /** The rows a commit inserts, by table: what the stats and metrics count. */
 export type RowKind = 'reading' | 'aggregate' | 'alert' | 'delivery' | 'dead-letter'
 
+/**
+ * How soon a write must be committed:
+ * - `ack`: a sender waits for it (a QoS 1 PUBACK): as soon as the input is idle
+ *   (`store.batch.commitWhenIdle`), or within `maxDelayMs`;
+ * - `soon`: nobody is held, but others act on it once stored (an alert's notifications,
+ *   Home Assistant): within `maxDelayMs`;
+ * - `later`: nobody waits (a QoS 0 reading): within `relaxedDelayMs`.
+ */
+export type Urgency = 'ack' | 'soon' | 'later'
+
 /** Called once per write, after the COMMIT that made it durable returned, or with the error. */
 export type DurableCallback = (err: Error | null) => void
 

@@ -58,7 +58,7 @@ describe('group commit', () => {
     const t = tempStore({ batchMaxRows: 500, batchMaxDelayMs: 30, batchRelaxedDelayMs: 600_000 })
     cleanups.push(t.cleanup)
     const relaxed = new Promise<Error | null>((resolve) =>
-      t.store.write(readingItem({ reading: reading('d1', T0) }), resolve, false),
+      t.store.write(readingItem({ reading: reading('d1', T0) }), resolve, 'later'),
     )
     // Not committed by the 30 ms timer: an uncommitted relaxed write is still pending
     // after a commit of another store with the same delay would have happened.
