@@ -33,6 +33,7 @@ import {
   type TlsListenerOptions,
   type WebSocketListenerOptions,
 } from './listeners.js'
+import { boundParser, type PacketLimits, type PacketParser } from './packet-bound.js'
 import { readWholeBuffer } from './read-whole-buffer.js'
 import {
   REFUSAL_REASONS,
@@ -67,6 +68,8 @@ export interface EmbeddedBrokerOptions extends AccessOptions {
    * consumer (it stopped reading); default 256 KiB.
    */
   readonly maxOutgoingBytes?: number
+  /** Connections open at once, over all listeners; more are closed at once. Default 1000. */
+  readonly maxConnections?: number
   /** A sensor message's receive time (default Date.now; the daemon's ClockSanity). */
   readonly receiveTime?: () => number
   /** Called for broker-level errors (never thrown); default: ignored. */
@@ -88,6 +91,7 @@ interface Session {
 
 const DEFAULT_MAX_PAYLOAD = 64 * 1024
 const DEFAULT_MAX_OUTGOING = 256 * 1024
+const DEFAULT_MAX_CONNECTIONS = 1000
 /** A client whose messages are refused this often a minute is disconnected. */
 const STRIKE_LIMIT = 10
 const STRIKE_WINDOW_MS = 60_000
@@ -108,12 +112,18 @@ export function socketHighWaterMark(o: {
   )
 }
 
-/** Largest MQTT packet a client may send; a longer one closes the connection unread. */
-export function maxPacketBytes(maxPayloadBytes: number | undefined): number {
+/** What one packet may make the broker buffer (packet-bound.ts). */
+export function packetLimits(maxPayloadBytes: number | undefined): PacketLimits {
   const payload = maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD
-  // Oversized payloads up to here get a dead letter and an ack; past it, buffering the
-  // packet would cost unbounded memory, so the connection is closed.
-  return Math.max(1024 * 1024, 2 * payload) + MAX_TOPIC_BYTES + 64
+  return {
+    // A CONNECT's fields are bounded (limits.ts) but for the will's payload; a client id
+    // of up to 64 KiB still gets its CONNACK 2 rather than a closed connection.
+    connectBytes: Math.max(payload, 65_535) + 2048,
+    // Longer ones are acknowledged and dead-lettered from their first bytes.
+    publishBytes: payload + MAX_TOPIC_BYTES + 64,
+    // SUBSCRIBE, UNSUBSCRIBE: filters of at most MAX_TOPIC_BYTES each.
+    otherBytes: 64 * 1024,
+  }
 }
 
 /**
@@ -134,9 +144,12 @@ export class EmbeddedBroker {
   // Payloads of rate-limited QoS 0 messages: aedes still routes them after the hook, so
   // authorizeForward stops them here (aedes keeps the payload Buffer's identity).
   private readonly dropped = new WeakSet<Buffer>()
+  /** Stand-ins of PUBLISH packets too large to keep: their payload's head -> its real size. */
+  private readonly oversized = new WeakMap<Buffer, number>()
   private readonly gate: IntakeGate
   private readonly policy: AccessPolicy
   private closing: Promise<void> | undefined
+  private openConnections = 0
   /** Replaced on a config reload (new sensor topic patterns apply to the next publish). */
   private sensorTopics: readonly string[]
 
@@ -210,7 +223,9 @@ export class EmbeddedBroker {
         stream: Parameters<typeof aedes.handle>[0],
         req?: Parameters<typeof aedes.handle>[1],
       ) => {
-        broker.boundPackets(aedes.handle(readWholeBuffer(stream), req), stream as unknown as Duplex)
+        const conn = stream as unknown as Duplex
+        if (!broker.admit(conn)) return
+        broker.boundPackets(aedes.handle(readWholeBuffer(stream), req), conn)
       }
       const highWaterMark = socketHighWaterMark(opts)
       if (opts.tcp) broker.listeners.push(await listenTcp({ ...opts.tcp, highWaterMark }, handle))
@@ -222,6 +237,29 @@ export class EmbeddedBroker {
       throw err
     }
     return broker
+  }
+
+  /**
+   * Counts a new connection in, or closes it at once when `maxConnections` are open: each
+   * one may hold a packet of up to `packetLimits` bytes, so their number bounds memory.
+   */
+  private admit(conn: Duplex): boolean {
+    const max = this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+    if (this.openConnections >= max) {
+      this.emitRefusal({
+        reason: 'too-many-connections',
+        clientId: '',
+        username: undefined,
+        topic: undefined,
+        detail: `${max} connections are open (broker.embedded.maxConnections)`,
+        action: 'disconnected',
+      })
+      conn.destroy()
+      return false
+    }
+    this.openConnections++
+    conn.once('close', () => this.openConnections--)
+    return true
   }
 
   /** Which topics are sensor messages from now on (a config reload). */
@@ -369,7 +407,7 @@ export class EmbeddedBroker {
       this.refuseMessage(client, s, packet, 'acl-publish', 'not-authorized', detail, cb)
       return
     }
-    const size = packet.payload.length
+    const size = this.payloadSize(packet)
     const max = this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD
     if (size > max) {
       const detail = `payload of ${size} bytes exceeds the limit of ${max}`
@@ -462,11 +500,17 @@ export class EmbeddedBroker {
       receivedAt: now,
       qos,
       clientId: client.id,
-      refused: { reason: deadLetter, detail: `${detail} (${payload.length} bytes)` },
+      refused: { reason: deadLetter, detail: `${detail} (${this.payloadSize(packet)} bytes)` },
       ack: qos === 0 ? NO_ACK : s.acks.add(cb),
     }
     this.gate.offer(message, s)
     if (qos === 0) cb(null)
+  }
+
+  /** The payload's size as sent: a stand-in for an oversized PUBLISH holds only its head. */
+  private payloadSize(packet: PublishPacket): number {
+    const p = packet.payload
+    return (typeof p === 'string' ? undefined : this.oversized.get(p)) ?? p.length
   }
 
   /** Routes to this client unless it stopped reading: then it is cut off. */
@@ -487,29 +531,25 @@ export class EmbeddedBroker {
     return false
   }
 
-  /** Closes a connection whose next packet is longer than any this broker accepts. */
+  /** Bounds what the connection's packets can make the broker buffer (packet-bound.ts). */
   private boundPackets(client: Client, conn: Duplex): void {
-    const max = maxPacketBytes(this.opts.maxPayloadBytes)
-    const parser = (client as unknown as { _parser?: ParserInternals })._parser
+    const parser = (client as unknown as { _parser?: PacketParser })._parser
     if (parser === undefined || typeof parser.parse !== 'function') return
-    const parse = parser.parse.bind(parser)
-    parser.parse = (buf: Buffer) => {
-      const pending = parser._list?.length ?? 0
-      const expected = parser.packet?.length ?? -1
-      if (pending + buf.length > max || expected > max) {
+    boundParser(parser, packetLimits(this.opts.maxPayloadBytes), {
+      connected: () => this.sessions.has(client),
+      tooLarge: (cmd, bytes, limit) => {
         this.refuse(
           client,
           this.sessions.get(client),
           'packet-too-large',
           undefined,
-          `a packet of more than ${max} bytes`,
+          `a ${cmd} packet of ${bytes} bytes, over the limit of ${limit}`,
           'disconnected',
         )
         conn.destroy()
-        return 0
-      }
-      return parse(buf)
-    }
+      },
+      oversized: (payload, bytes) => this.oversized.set(payload, bytes),
+    })
   }
 
   private forget(client: Client): void {
@@ -528,16 +568,21 @@ export class EmbeddedBroker {
     action: Refusal['action'],
     username = s?.username,
   ): void {
-    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1)
     // client-chosen strings are clipped: a listener may keep or log them
-    const refusal: Refusal = {
+    this.emitRefusal({
       reason,
-      clientId: clipForLog(client.id) ?? '',
+      // null until a CONNECT was read: a packet can be refused before it
+      clientId: clipForLog(client.id ?? '') ?? '',
       username: clipForLog(username),
       topic: clipForLog(topic),
       detail,
       action,
-    }
+    })
+  }
+
+  /** Counts a refusal and hands it to the listeners. */
+  private emitRefusal(refusal: Refusal): void {
+    this.counts.set(refusal.reason, (this.counts.get(refusal.reason) ?? 0) + 1)
     for (const l of this.refusalListeners) {
       try {
         l(refusal)
@@ -575,13 +620,6 @@ export class EmbeddedBroker {
       retain: true,
     })
   }
-}
-
-/** The parts of mqtt-packet's parser that `boundPackets` reads (not in its types). */
-interface ParserInternals {
-  parse(buf: Buffer): number
-  _list?: { length: number }
-  packet?: { length: number }
 }
 
 function clipTopic(topic: string): string {

@@ -14,6 +14,7 @@ export type RefusalReason =
   | 'bad-topic'
   | 'slow-consumer'
   | 'packet-too-large'
+  | 'too-many-connections'
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'bad-credentials',
@@ -30,6 +31,7 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'bad-topic',
   'slow-consumer',
   'packet-too-large',
+  'too-many-connections',
 ]
 
 export interface Refusal {

@@ -93,6 +93,8 @@ const embeddedBroker = z.strictObject({
    */
   anonymousPublish: z.enum(['sensors', 'any']).default('sensors'),
   maxPayloadBytes: int(16, 256 * 1024 * 1024).default(65536),
+  /** Connections open at once; each may hold one unfinished packet (docs/security.md). */
+  maxConnections: int(1, 10_000).default(1000),
   rateLimit: z
     .strictObject({
       messagesPerSecond: nonNegative.default(1000),

@@ -66,6 +66,7 @@ export async function startBroker(
         ? { publish: ['#'], publishDeny: outputFilters(config), subscribe: ['#'] }
         : { publish: anonymousPublish, subscribe: ['#'] },
     maxPayloadBytes: e.maxPayloadBytes,
+    maxConnections: e.maxConnections,
     rateLimit: e.rateLimit.messagesPerSecond > 0 ? e.rateLimit : undefined,
     status,
     receiveTime,
