@@ -9,7 +9,12 @@ import {
 } from './acl.js'
 import { AuthThrottle, VerifySlots } from './auth-throttle.js'
 import { MAX_CLIENT_ID_BYTES, MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES } from './limits.js'
-import { verifyAgainstDummy, verifyPassword } from './password.js'
+import {
+  DEFAULT_VERIFY_MEMORY_BYTES,
+  verifyAgainstDummy,
+  verifyMemoryBytes,
+  verifyPassword,
+} from './password.js'
 import type { RefusalReason } from './refusal.js'
 import { isValidFilter, matchTopic } from './topic-filter.js'
 
@@ -53,7 +58,7 @@ export class AccessPolicy {
   /** Publish filters of each account, `{username}` filled in: topics the account owns. */
   private readonly owned: { readonly username: string; readonly filter: string }[] = []
   private readonly throttle = new AuthThrottle()
-  private readonly slots = new VerifySlots()
+  private readonly slots: VerifySlots
 
   constructor(
     private readonly opts: AccessOptions,
@@ -70,6 +75,7 @@ export class AccessPolicy {
       }
     }
     if (opts.anonymousAcl) checkAcl('anonymousAcl', opts.anonymousAcl)
+    this.slots = new VerifySlots(verificationsAtOnce(opts.users ?? []))
   }
 
   /** The account whose ACL owns `topic` (its publish filters cover it), if any. */
@@ -132,8 +138,9 @@ export class AccessPolicy {
     }
     const plain = password?.toString('utf8') ?? ''
     const user = this.users.get(username)
-    const verifying = this.slots.run(() =>
-      user ? verifyPassword(plain, user.passwordHash) : verifyAgainstDummy(plain),
+    const verifying = this.slots.run(
+      () => (user ? verifyPassword(plain, user.passwordHash) : verifyAgainstDummy(plain)),
+      this.throttle.isKnown(a.address, username),
     )
     if (verifying === undefined) {
       return {
@@ -164,6 +171,21 @@ export class AccessPolicy {
   maySubscribe(acl: Acl, who: AclSubject, filter: string): boolean {
     return maySubscribe(acl, who, filter)
   }
+}
+
+/** Memory all verifications running at once may take (scrypt allocates outside the heap). */
+const VERIFY_MEMORY_BUDGET = 64 * 1024 * 1024
+
+/**
+ * 2 verifications at once, or 1 when the costliest hash needs more than half the budget:
+ * two 64 MiB verifications took the daemon to 217 MB RSS under a flood of wrong passwords.
+ */
+function verificationsAtOnce(users: readonly BrokerUser[]): number {
+  const costliest = Math.max(
+    DEFAULT_VERIFY_MEMORY_BYTES,
+    ...users.map((u) => verifyMemoryBytes(u.passwordHash)),
+  )
+  return Math.max(1, Math.min(2, Math.floor(VERIFY_MEMORY_BUDGET / costliest)))
 }
 
 function checkAcl(where: string, acl: Acl): void {

@@ -315,12 +315,17 @@ export class EmbeddedBroker {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<boolean> {
-    const conn = client.conn as unknown as { remoteAddress?: string } | undefined
+    // A websocket client's stream has no address: its upgrade request's socket has.
+    const peer = client as unknown as {
+      conn?: { remoteAddress?: string }
+      req?: { socket?: { remoteAddress?: string } }
+    }
+    const address = peer.conn?.remoteAddress ?? peer.req?.socket?.remoteAddress
     const res = await this.policy.authenticate({
       clientId: client.id,
       username,
       password,
-      address: conn?.remoteAddress,
+      address,
     })
     if (!res.ok) {
       this.refuse(client, undefined, res.reason, undefined, res.detail, 'connack-refused', username)

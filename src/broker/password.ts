@@ -64,6 +64,15 @@ function parseHash(hash: string): ParsedHash | undefined {
   return { N, r, p, salt, key }
 }
 
+/** Bytes one verification against `hash` allocates (scrypt's 128·N·r); 0 when malformed. */
+export function verifyMemoryBytes(hash: string): number {
+  const parsed = parseHash(hash)
+  return parsed === undefined ? 0 : 128 * parsed.N * parsed.r
+}
+
+/** What a verification against the default parameters allocates (unknown usernames). */
+export const DEFAULT_VERIFY_MEMORY_BYTES = 128 * DEFAULT.N * DEFAULT.r
+
 /** True when `hash` has the shape `hashPassword` produces (for config validation). */
 export function isPasswordHash(hash: string): boolean {
   return parseHash(hash) !== undefined
