@@ -325,7 +325,7 @@ export class ReadingParser {
           device,
           receivedAt,
           'bad-timestamp',
-          `${plan.timestampField}: ${describe(rawTs)} is not epoch s/ms or ISO 8601 with a zone${t.zone === undefined ? '' : ' or a local time'}`,
+          `${plan.timestampField}: ${describe(rawTs)} is not epoch s/ms or ISO 8601 with a zone on a date that exists${t.zone === undefined ? '' : ' or a local time'}`,
         )
       }
       tsFromReceive = false
