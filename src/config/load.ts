@@ -11,7 +11,7 @@ import { fillTopic } from '../gateway/topic-pattern.js'
 import { endpointName, parseMqttUrl } from '../mqtt/endpoint.js'
 import { crossCheck } from './cross-check.js'
 import { fileCheck } from './file-check.js'
-import { configTooLarge, MEMORY_LIMITS } from './memory-limits.js'
+import { configTooLarge, deviceStateProblem, MEMORY_LIMITS } from './memory-limits.js'
 import {
   allowedKeys,
   type ConfigProblem,
@@ -107,6 +107,7 @@ export function checkConfig(
       ...fileCheck(parsed.data, dir),
       ...clientIdClash(parsed.data),
       ...anonymousPublishCheck(parsed.data),
+      ...deviceStateCheck(parsed.data),
     )
 
   const located = dedupe(found).map((f): ConfigProblem => {
@@ -178,6 +179,12 @@ export function loadConfig(
       result.problems.length,
     )
   return result.config
+}
+
+/** The devices and rules must fit under start's heap (memory-limits.ts). */
+function deviceStateCheck(c: ParsedConfig): Array<{ path: PropertyKey[]; message: string }> {
+  const message = deviceStateProblem(c)
+  return message === undefined ? [] : [{ path: ['rules'], message }]
 }
 
 /**

@@ -32,7 +32,13 @@ describe('loadConfig: defaults', () => {
     const c = loadConfig(file, {})
     expect(c.broker).toMatchObject({
       mode: 'embedded',
-      embedded: { host: '127.0.0.1', port: 1883, allowAnonymous: true, maxPayloadBytes: 65536 },
+      embedded: {
+        host: '127.0.0.1',
+        port: 1883,
+        allowAnonymous: true,
+        maxPayloadBytes: 65536,
+        maxConnections: 1000,
+      },
     })
     expect(c.sensors.topics.map((t) => t.pattern)).toEqual([
       'sensors/{device}/telemetry',

@@ -11,9 +11,9 @@ import { ensureBuilt, root } from '../crash/daemon-process.js'
 import { runCli, startDaemon } from '../daemon/cli-process.js'
 import { freePort } from '../helpers/net.js'
 import { tempDir } from '../helpers/tmp.js'
+import { RSS_BOUND_MB as BOUND, peakRssMb, Target, unitEnv } from './target.js'
 
-/** As in hostile-clients.test.ts: the bound docs/security.md states. */
-const RSS_BOUND_MB = 200
+const RSS_BOUND_MB = BOUND
 const tmp = tempDir('floxgate-hostile-config-')
 let n = 0
 
@@ -169,4 +169,83 @@ describe('hostile configs end with an exit code and a sentence', () => {
     expect(Number(rss?.[1]) / 1024).toBeLessThan(RSS_BOUND_MB)
     expect(await d.stop()).toBe(0)
   }, 180_000)
+  it('(11) devices times rules that cannot fit are refused by check-config and start (before: accepted, then a heap OOM at start)', async () => {
+    // 636 KB: 10,000 devices and 9,000 rules, each rule keeping state per device
+    const { file } = config([
+      'gateway: { id: gw, dataDir: DATA_DIR }',
+      'broker: { embedded: { host: 127.0.0.1, port: 1 } }',
+      'http: { enabled: false }',
+      'rules:',
+      ...Array.from(
+        { length: 9000 },
+        (_, i) => `  - { id: r${i}, metric: temperature, high: ${i} }`,
+      ),
+      'devices:',
+      ...Array.from({ length: 10_000 }, (_, i) => `  - { id: d${i} }`),
+    ])
+    for (const cmd of ['check-config', 'start']) {
+      const r = await runCli([cmd, '--config', file], 30_000, unitEnv())
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(
+        'rules: 10000 configured devices plus up to 10000 unknown ones (unknownDevices.max, policy accept) with 9000 rules make up to 180000000 device-rule pairs',
+      )
+      expect(r.stderr).toContain(
+        'Lower unknownDevices.max, give rules a devices: or profiles: filter',
+      )
+      expect(r.stderr).not.toContain('heap out of memory')
+    }
+  }, 60_000)
+
+  it('(11) at the limit, a client publishing under 2,000 fresh ids cannot abort the daemon (before: 36 rules and 10,000 ids, SIGABRT in 18 s)', async () => {
+    // the sensor and 2,000 unknown devices with 139 rules: 2,001 + 278,139 / 10 = 29,815 of 30,000
+    const rules = Array.from({ length: 139 }, (_, i) => ({
+      id: `hot-${i}`,
+      metric: 'temperature',
+      high: 100 + i,
+    }))
+    const t = await Target.start({
+      // the well-behaved sensor is configured: the unknown places are all taken
+      extra: { rules, devices: [{ id: 'good' }], unknownDevices: { policy: 'accept', max: 2000 } },
+    })
+    try {
+      const c = await t.client({ clientId: 'id-cycler' })
+      for (let i = 0; i < 2000; i++) {
+        const reading = '{"temperature":21,"humidity":40,"pressure":1000,"battery":90}'
+        await c.publishAsync(`sensors/fresh-${i}/telemetry`, reading, { qos: 1 })
+      }
+      await c.endAsync(true)
+      expect(peakRssMb(t.pid)).toBeLessThan(RSS_BOUND_MB)
+      await t.isWell()
+    } finally {
+      await t.cleanup()
+    }
+  }, 120_000)
+
+  it('(7) a plain text or too costly passwordHash is refused by check-config and start, with its path', async () => {
+    const salt = 'YqyZkqfT3wEiBlF+M+gZaw=='
+    const key = 'z/BcI7dtbfPxphqgN2J/2B3Mxe6jysLqDVNCl36u0g4='
+    const { file } = config([
+      'gateway: { id: gw, dataDir: DATA_DIR }',
+      'broker:',
+      '  embedded:',
+      '    users:',
+      '      - { username: plain, passwordHash: hunter2 }',
+      // N = 2^20: 1 GiB per verification; p = 64: 64 passes
+      `      - { username: costly-n, passwordHash: "scrypt$1048576$8$1$${salt}$${key}" }`,
+      `      - { username: costly-p, passwordHash: "scrypt$16384$8$64$${salt}$${key}" }`,
+      `      - { username: fine, passwordHash: "scrypt$16384$8$1$${salt}$${key}" }`,
+    ])
+    for (const cmd of ['check-config', 'start']) {
+      const r = await runCli([cmd, '--config', file])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/\b3 problem/)
+      for (const i of [0, 1, 2]) {
+        expect(r.stderr).toContain(
+          `broker.embedded.users[${i}].passwordHash: expected scrypt$N$r$p$salt$hash`,
+        )
+      }
+      expect(r.stderr).not.toContain('users[3]')
+      expect(r.stderr).not.toContain('hunter2')
+    }
+  }, 30_000)
 })
