@@ -180,7 +180,7 @@ const VERIFY_MEMORY_BUDGET = 64 * 1024 * 1024
  * 2 verifications at once, or 1 when the costliest hash needs more than half the budget:
  * two 64 MiB verifications took the daemon to 217 MB RSS under a flood of wrong passwords.
  */
-function verificationsAtOnce(users: readonly BrokerUser[]): number {
+export function verificationsAtOnce(users: readonly BrokerUser[]): number {
   const costliest = Math.max(
     DEFAULT_VERIFY_MEMORY_BYTES,
     ...users.map((u) => verifyMemoryBytes(u.passwordHash)),

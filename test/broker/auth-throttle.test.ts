@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest'
+import { verificationsAtOnce } from '../../src/broker/access-policy.js'
 import { AuthThrottle, VerifySlots } from '../../src/broker/auth-throttle.js'
 
 it('blocks an address and a username after 5 failures, doubling up to the cap; success clears', () => {
@@ -93,4 +94,18 @@ it('keeps a queue of its own for known pairs, served first', async () => {
   }
   await Promise.all(started)
   expect(order).toEqual(['a', 'known-1', 'known-2', 'b', 'c'])
+})
+
+it('runs 1 verification at once when a configured hash costs over 32 MiB, else 2', async () => {
+  const salt = 'YqyZkqfT3wEiBlF+M+gZaw=='
+  const key = 'z/BcI7dtbfPxphqgN2J/2B3Mxe6jysLqDVNCl36u0g4='
+  const user = (N: number, r: number) => ({
+    username: `u${N}-${r}`,
+    passwordHash: `scrypt$${N}$${r}$1$${salt}$${key}`,
+    acl: { publish: [], subscribe: [] },
+  })
+  expect(verificationsAtOnce([])).toBe(2) // unknown usernames: the default 16 MiB
+  expect(verificationsAtOnce([user(16384, 8)])).toBe(2) // 16 MiB
+  expect(verificationsAtOnce([user(32768, 8)])).toBe(2) // 32 MiB
+  expect(verificationsAtOnce([user(16384, 8), user(65536, 8)])).toBe(1) // 64 MiB
 })

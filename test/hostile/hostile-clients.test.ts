@@ -239,6 +239,17 @@ describe('hostile clients cannot crash the daemon', () => {
     await t.isWell()
   })
 
+  it('(8) a SUBSCRIBE longer than 64 KiB closes the connection unread', async () => {
+    const c = await connected('long-subscribe')
+    c.socket.write(Buffer.concat([header(0x82, 70_000), Buffer.from([0, 1, 0x11, 0x0c])]))
+    await c.closed
+    const line = t.daemon.logs.find(
+      (l) => l.reason === 'packet-too-large' && l.clientId === 'long-subscribe',
+    )
+    expect(line?.msg).toContain('a subscribe packet of 70000 bytes, over the limit of 65536')
+    await t.isWell()
+  })
+
   it('(9) topics with U+0000 or invalid UTF-8 are refused, never stored as readings', async () => {
     await withRaw(async (c) => {
       c.socket.write(connectPacket({ clientId: 'bad-utf8' }))
