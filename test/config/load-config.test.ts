@@ -438,3 +438,11 @@ describe('loadConfig: client ids of the uplink and the external broker', () => {
     expect(lines).toEqual([])
   })
 })
+
+it('refuses a configured device id longer than 64 characters, like one from a topic', () => {
+  const lines = problems(`devices:\n  - id: ${'d'.repeat(65)}\n  - id: ${'d'.repeat(64)}\n`)
+  expect(lines.join('\n')).toContain(
+    'devices[0].id: expected at most 64 characters (longer device ids are refused as bad-device-id)',
+  )
+  expect(lines.join('\n')).not.toContain('devices[1]')
+})

@@ -95,6 +95,18 @@ describe('hostile logins', () => {
     await t.isWell()
   }, 120_000)
 
+  it('(1) a username over 128 bytes or a password over 1,024 bytes is refused with CONNACK 4', async () => {
+    const refused = () => metric(t.httpPort, 'floxgate_refusals_total{reason="bad-credentials"}')
+    const before = await refused()
+    expect(await tcpConnack({ clientId: 'u', username: 'u'.repeat(129), password: 'x' })).toBe(4)
+    expect(await tcpConnack({ clientId: 'u', username: 'u'.repeat(50_000), password: 'x' })).toBe(4)
+    expect(await tcpConnack({ clientId: 'p', username: 'dev-3', password: 'p'.repeat(1025) })).toBe(
+      4,
+    )
+    expect(await refused()).toBe(before + 3)
+    await t.isWell()
+  })
+
   it('(4) with users configured, an anonymous client is refused on loopback and nothing is stored as a device (before: accepted, stored)', async () => {
     const stored = storedReadings(t.dbFile, 'greenhouse-1').size
     expect(await tcpConnack({ clientId: 'anon' })).toBe(5)
