@@ -184,7 +184,9 @@ export function loadConfig(
 /** The devices and rules must fit under start's heap (memory-limits.ts). */
 function deviceStateCheck(c: ParsedConfig): Array<{ path: PropertyKey[]; message: string }> {
   const message = deviceStateProblem(c)
-  return message === undefined ? [] : [{ path: ['rules'], message }]
+  if (message === undefined) return []
+  const unknown = c.unknownDevices.policy === 'accept' && c.unknownDevices.max > 0
+  return [{ path: unknown ? ['unknownDevices', 'max'] : ['rules'], message }]
 }
 
 /**

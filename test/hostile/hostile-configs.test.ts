@@ -187,7 +187,7 @@ describe('hostile configs end with an exit code and a sentence', () => {
       const r = await runCli([cmd, '--config', file], 30_000, unitEnv())
       expect(r.code).toBe(2)
       expect(r.stderr).toContain(
-        'rules: 10000 configured devices plus up to 10000 unknown ones (unknownDevices.max, policy accept) with 9000 rules make up to 180000000 device-rule pairs',
+        'unknownDevices.max: 10000 configured devices plus up to 10000 unknown ones (unknownDevices.max, policy accept) with 9000 rules make up to 180000000 device-rule pairs',
       )
       expect(r.stderr).toContain(
         'Lower unknownDevices.max, give rules a devices: or profiles: filter',
