@@ -34,8 +34,11 @@ export interface CliProcess {
   readonly exited: Promise<number | null>
   /** SIGKILL if still running (afterEach safety net, crash tests), and wait for the exit. */
   kill(): Promise<void>
-  /** SIGTERM (graceful drain) if still running; resolves with the exit code. */
-  stop(): Promise<number | null>
+  /**
+   * SIGTERM (graceful drain) if still running; resolves with the exit code, and rejects,
+   * saying why, when a signal ended the process instead.
+   */
+  stop(): Promise<number>
 }
 
 const running = new Set<CliProcess>()
@@ -102,7 +105,15 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
     },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      return await exited
+      const code = await exited
+      // A graceful stop ends with an exit code; a signal means something else ended it:
+      // say which, with the daemon's last words, rather than "expected null to be 0".
+      if (code === null) {
+        throw new Error(
+          `the daemon was ended by ${child.signalCode} instead of stopping: ${err.slice(-1500)}${out.slice(-1500)}`,
+        )
+      }
+      return code
     },
   }
   running.add(p)
