@@ -77,19 +77,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const stored = gateway.store.stats().rowsWritten.reading
     return `${gateway.broker.mode} broker${where}; ${stored} readings stored since start`
   }
-  log.info(
-    {
-      version: VERSION,
-      config: config.source.file,
-      broker: gateway.broker.mode,
-      ports: gateway.broker.ports,
-      database: config.store.file,
-      http: http?.url,
-      uplinks: config.uplinks.filter((u) => u.enabled).map((u) => `${u.id} (${u.kind}) ${u.url}`),
-    },
-    'floxgate is ready',
-  )
-  void notifier.ready(summary())
   const watchdog = new Watchdog({
     notifier,
     // The watchdog's bound is the config's stall limit, looser than /healthz's 1 s: an SD
@@ -102,7 +89,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
     log,
   })
-  if (config.watchdog.enabled) watchdog.start()
   const statusTimer = setInterval(async () => {
     const report = await runChecks(checks)
     void notifier.status(report.ok ? summary() : `unhealthy: ${failingSummary(report)}`)
@@ -175,9 +161,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         }
       })()
     }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
+    // Installed before "ready" is said: a SIGTERM that arrives before Node has a listener
+    // for it ends the process at once, by the signal (seen in the crash tests, whose stop
+    // followed the ready line by a few ms). A second SIGTERM while stopping is ignored; the
+    // 5 s limit above and systemd's SIGKILL bound the stop.
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
     process.on('SIGHUP', () => void reload())
+    log.info(
+      {
+        version: VERSION,
+        config: config.source.file,
+        broker: gateway.broker.mode,
+        ports: gateway.broker.ports,
+        database: config.store.file,
+        http: http?.url,
+        uplinks: config.uplinks.filter((u) => u.enabled).map((u) => `${u.id} (${u.kind}) ${u.url}`),
+      },
+      'floxgate is ready',
+    )
+    void notifier.ready(summary())
+    if (config.watchdog.enabled) watchdog.start()
     void gateway.finished?.then((result) => {
       if (!stopping && result.reason !== 'closed') {
         log.error(
