@@ -216,6 +216,58 @@ it('a batch InfluxDB refuses (field type conflict) becomes dead letters with its
   expect(f.health().ok).toBe(true)
 }, 60_000)
 
+it('InfluxDB 1.x options through the daemon: retention policy, one measurement, user and password, no gzip', async () => {
+  const database = await freshDatabase()
+  await influx.query(`CREATE RETENTION POLICY "week" ON "${database}" DURATION 7d REPLICATION 1`)
+  const proxy = await influxProxy(influx.url)
+  cleanups.push(() => proxy.close())
+  const { gw } = await gatewayWith(database, {
+    rules: [],
+    uplinks: [
+      {
+        id: 'tsdb',
+        kind: 'influxdb',
+        url: proxy.url,
+        database,
+        retentionPolicy: 'week',
+        measurement: 'single',
+        measurementName: 'greenhouse',
+        username: 'writer',
+        password: 's3cret',
+        gzip: false,
+        streams: ['readings'],
+        batchDelayMs: 50,
+      },
+    ],
+  })
+  const sensor = await connectClient(gw.port)
+  cleanups.push(() => sensor.close())
+  const ts = Date.now() - 1000
+  await sensor.client.publishAsync(
+    'sensors/gh-1/telemetry',
+    JSON.stringify({ temperature: 22.5, humidity: 51, ts }),
+    { qos: 1 },
+  )
+  // One point with a field per metric, in the retention policy, not the default one.
+  const rows = await waitFor(
+    async () => {
+      const r = rowsOf(await influx.query(`SELECT * FROM "${database}"."week"."greenhouse"`))
+      return r.length === 1 ? r : undefined
+    },
+    { timeoutMs: 20_000, what: 'the point in the week retention policy' },
+  )
+  expect(rows[0]).toMatchObject({ time: ts, temperature: 22.5, humidity: 51, device: 'gh-1' })
+  expect(rowsOf(await influx.query('SELECT * FROM "greenhouse"', database))).toEqual([])
+  const w = proxy.writes[0]!
+  expect(Object.fromEntries(new URL(w.path, 'http://x').searchParams)).toEqual({
+    db: database,
+    rp: 'week',
+    precision: 'ms',
+  })
+  expect(w.headers.authorization).toBe(`Basic ${Buffer.from('writer:s3cret').toString('base64')}`)
+  expect(w.headers['content-encoding']).toBeUndefined()
+}, 60_000)
+
 /** A reading row as the store writes it (src/nodes/output.ts). */
 function readingPayload(device: string, metric: string, value: number, ts: number): string {
   return `{"device":"${device}","metric":"${metric}","value":${value},"ts":${ts}}`
