@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { checkConfig, formatConfigErrors, loadConfig } from '../../src/config/index.js'
@@ -151,4 +151,22 @@ describe('uplinks: every accepted key is one the kind uses', () => {
       /uplinks\[0\]\.clientId.*"same" is also broker\.external\.clientId/,
     )
   })
+})
+
+it('the example config with its uplinks block uncommented has the three kinds', () => {
+  const lines = readFileSync('config/floxgate.example.yaml', 'utf8').split('\n')
+  const from = lines.findIndex((l) => l.startsWith('# uplinks:'))
+  const to = lines.findIndex((l, i) => i > from && !l.startsWith('#   '))
+  expect(from).toBeGreaterThan(0)
+  const text = [
+    ...lines.slice(0, from),
+    ...lines.slice(from, to).map((l) => l.slice(2)),
+    ...lines.slice(to),
+  ].join('\n')
+  const c = loadConfig(write(text), { FLOXGATE_UPLINK_PASSWORD: 'p', TB_GATEWAY_TOKEN: 't' })
+  expect(c.uplinks.map((u) => [u.id, u.kind])).toEqual([
+    ['cloud', 'mqtt'],
+    ['tsdb', 'influxdb'],
+    ['tb', 'thingsboard'],
+  ])
 })
