@@ -67,11 +67,12 @@ it('names the uplink whose queue dropped rows when there are several', () => {
   })
   try {
     for (let n = 0; n < 100; n++) {
-      t.store.write({
-        kind: 'reading',
-        reading: reading('d1', T0 + n),
-        outbox: [{ stream: 'readings', topic: 'up/x', payload: `${n}`.padEnd(90, '.') }],
-      })
+      t.store.write(
+        readingItem({
+          reading: reading('d1', T0 + n),
+          outbox: [{ stream: 'readings', topic: 'up/x', payload: `${n}`.padEnd(90, '.') }],
+        }),
+      )
     }
     t.store.flush()
     const refused = t.store.outboxStats().dropped['reject-new']
