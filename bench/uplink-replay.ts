@@ -6,7 +6,7 @@
  *     [--rates 0,2000,10000] [--inflight 64,256]
  *
  * Without --url it starts its own Mosquitto on a free loopback port. Prints one JSON line
- * per run. `replayBacklog()` is the piece the durability benchmark calls on its own database.
+ * per run. `replayBacklog()` times the drain of an existing outbox table in this process.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'

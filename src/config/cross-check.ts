@@ -6,6 +6,7 @@ import { httpCrossCheck } from './http-check.js'
 import { notifyCrossCheck } from './notify-check.js'
 import { closest, unknownKey } from './problems.js'
 import { list, record } from './raw-tree.js'
+import { uplinkCrossCheck } from './uplink-check.js'
 
 type Found = { path: PropertyKey[]; message: string }
 
@@ -140,5 +141,6 @@ export function crossCheck(
   })
   found.push(...notifyCrossCheck(root))
   found.push(...httpCrossCheck(root))
+  found.push(...uplinkCrossCheck(root))
   return found
 }

@@ -391,14 +391,15 @@ const uplinkItem = uplink
         ctx.addIssue({
           code: 'custom',
           path: [u.bucket === undefined ? 'bucket' : 'org'],
-          message: 'InfluxDB 2.x needs org, bucket and token',
+          message: 'must be set: InfluxDB 2.x needs org, bucket and token',
         })
       }
       if (!v2 && u.database === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['database'],
-          message: 'expected the InfluxDB 1.x database (or org, bucket and token for 2.x)',
+          message:
+            'must be set: the InfluxDB 1.x database (or org, bucket and token for InfluxDB 2.x)',
         })
       }
     }

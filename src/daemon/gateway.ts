@@ -143,7 +143,7 @@ export class Gateway {
         (r) => deps.metrics.refused(r),
         () => sane.receiveTime(),
       )
-      const forwarders = await startForwarders(config, store, log, clockSane)
+      const forwarders = await startForwarders(config, store, log, clockSane, deps.metrics)
       const notifyLog = new RateLimitedLog(log.child({ part: 'notify' }), NOTIFY_LOG_MS)
       const notifier = new Notifier(store, {
         routing: new NotifyRouting(config.notify, config.rules),
@@ -198,7 +198,12 @@ export class Gateway {
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         unknownDevices: () => gw.parts.devices.unknownCount,
         bufferRows: () => store.outboxStats().rows,
-        uplinkSent: () => forwarders.reduce((n, f) => n + f.stats().acked, 0),
+        // Acknowledged means the upstream took the row: rows it refused are dead letters.
+        uplinkSent: () =>
+          forwarders.reduce((n, f) => {
+            const s = f.stats()
+            return n + s.acked - s.rejected
+          }, 0),
         dropped: () => store.outboxStats().dropped,
         bufferBytes: () => store.fileBytes(),
         uplinkBacklogRows: () => store.outboxStats().rows,
@@ -542,13 +547,16 @@ async function startForwarders(
   store: Store,
   log: Logger,
   clockSane: () => boolean,
+  metrics: GatewayMetrics,
 ): Promise<Forwarder[]> {
   const list = enabledUplinks(c)
   if (list.length === 0) return []
   // Loaded only with an uplink: MQTT.js adds about 12 MB of resident memory.
   const { startUplink } = await import('./uplink-setup.js')
   return list.map((u) =>
-    startUplink(c, u, store, log.child({ part: 'uplink', uplink: u.id }), clockSane),
+    startUplink(c, u, store, log.child({ part: 'uplink', uplink: u.id }), clockSane, (n) =>
+      metrics.deadLetter('upstream-rejected', n),
+    ),
   )
 }
 

@@ -15,6 +15,8 @@ export function startUplink(
   store: Store,
   log: Logger,
   clockSane: () => boolean,
+  /** Rows the upstream refused, once they are committed as dead letters (the metric). */
+  deadLettered: (rows: number) => void = () => {},
 ): Forwarder {
   const mqtt: ForwarderOptions = {
     url: u.url,
@@ -29,7 +31,7 @@ export function startUplink(
   const f = new Forwarder(store.outbox(u.id), {
     ...mqtt,
     target: target(c, u, mqtt),
-    onRejected: deadLetters(store, u),
+    onRejected: deadLetters(store, u, deadLettered),
     // A batching target keeps one batch in flight: one HTTP request at a time keeps order.
     inflight: u.kind === 'influxdb' ? u.batchSize : u.inflight,
     maxReplayPerSecond: u.maxReplayPerSecond,
@@ -78,7 +80,11 @@ function target(c: Config, u: UplinkConfig, mqtt: ForwarderOptions): UplinkTarge
 }
 
 /** Rows an upstream refused for good become dead letters (committed before they leave the queue). */
-function deadLetters(store: Store, u: UplinkConfig): RejectedRows {
+function deadLetters(
+  store: Store,
+  u: UplinkConfig,
+  deadLettered: (rows: number) => void,
+): RejectedRows {
   return (rows, reason, done) => {
     let pending = rows.length
     let failed = false
@@ -100,7 +106,10 @@ function deadLetters(store: Store, u: UplinkConfig): RejectedRows {
           if (err !== null) {
             failed = true
             done(err)
-          } else if (--pending === 0) done(null)
+          } else if (--pending === 0) {
+            deadLettered(rows.length)
+            done(null)
+          }
         },
       )
     }

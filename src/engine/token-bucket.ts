@@ -38,11 +38,12 @@ export class TokenBucket {
     this.granted -= n
   }
 
-  /** Milliseconds until one whole token is available (0 if one is now). */
-  msUntilToken(): number {
+  /** Milliseconds until `n` whole tokens (at most `burst`) are available (0 if they are now). */
+  msUntilToken(n = 1): number {
     this.refill()
-    if (this.tokens >= 1) return 0
-    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond)
+    const need = Math.min(n, this.burst)
+    if (this.tokens >= need) return 0
+    return Math.ceil(((need - this.tokens) * 1000) / this.ratePerSecond)
   }
 
   private refill(): void {

@@ -23,7 +23,9 @@ export class PipelineProgress {
         ? unhealthy(
             `the workflow processed no clock tick for ${(idleMs / 1000).toFixed(1)} s (limit ${stallMs / 1000} s): a node is stuck`,
           )
-        : healthy(`last clock tick processed ${Math.round(idleMs)} ms ago`)
+        : healthy(
+            `last clock tick processed ${Math.round(idleMs)} ms ago (limit ${stallMs / 1000} s)`,
+          )
     }
   }
 }

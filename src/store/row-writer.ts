@@ -19,6 +19,12 @@ export interface BatchOutcome {
   duplicates: number
   outboxRows: number
   readonly drops: DropTally
+  /** Rows dropped (any reason) per uplink id, so the log can name the uplink. */
+  readonly dropsByUplink: Record<string, number>
+}
+
+function dropCount(t: DropTally): number {
+  return t['drop-oldest'] + t['reject-new'] + t.ttl
 }
 
 function emptyOutcome(): BatchOutcome {
@@ -29,7 +35,7 @@ function emptyOutcome(): BatchOutcome {
     delivery: 0,
     'dead-letter': 0,
   }
-  return { inserted, duplicates: 0, outboxRows: 0, drops: emptyTally() }
+  return { inserted, duplicates: 0, outboxRows: 0, drops: emptyTally(), dropsByUplink: {} }
 }
 
 /**
@@ -182,7 +188,12 @@ export class RowWriter {
     expire: boolean,
   ): void {
     if (entries.length === 0) return
-    for (const q of this.outboxes) out.outboxRows += q.admit(entries, now, out.drops, expire)
+    for (const q of this.outboxes) {
+      const before = dropCount(out.drops)
+      out.outboxRows += q.admit(entries, now, out.drops, expire)
+      const dropped = dropCount(out.drops) - before
+      if (dropped > 0) out.dropsByUplink[q.id] = (out.dropsByUplink[q.id] ?? 0) + dropped
+    }
   }
 
   /**

@@ -140,6 +140,7 @@ export class Store {
   private retentionQueued = false
   /** Outbox drops not yet logged, and when the last drop line went out. */
   private unloggedDrops: Record<DropReason, number> = emptyTally()
+  private unloggedDropsByUplink: Record<string, number> = {}
   private lastDropLog = Number.NEGATIVE_INFINITY
   private dropLogTimer: NodeJS.Timeout | undefined
 
@@ -461,11 +462,14 @@ export class Store {
     }
     clearTimeout(this.dropLogTimer)
     this.dropLogTimer = undefined
+    const byUplink = this.unloggedDropsByUplink
     this.unloggedDrops = emptyTally()
+    this.unloggedDropsByUplink = {}
     this.lastDropLog = Date.now()
+    const ids = Object.keys(byUplink)
     this.logger?.warn(
-      { ...pending },
-      `store: dropped ${n} outbox rows: the uplink buffer is full or rows expired (uplink.maxBufferMB, uplink.dropPolicy, uplink.ttlHours); is the upstream reachable?`,
+      { ...pending, uplinks: byUplink },
+      `store: dropped ${n} queued rows of uplink ${ids.join(', ')}: its queue is full or rows expired (maxBufferMB, dropPolicy, ttlHours of that entry of uplinks:, or of uplink:); is the upstream reachable? (floxgate status, /healthz)`,
     )
   }
 
@@ -480,6 +484,8 @@ export class Store {
     const dropped = o.drops['drop-oldest'] + o.drops['reject-new'] + o.drops.ttl
     if (dropped > 0) {
       for (const k of Object.keys(o.drops) as DropReason[]) this.unloggedDrops[k] += o.drops[k]
+      for (const [id, n] of Object.entries(o.dropsByUplink))
+        this.unloggedDropsByUplink[id] = (this.unloggedDropsByUplink[id] ?? 0) + n
       this.logDrops(false)
     }
     if (!this.retentionQueued && this.retention.overCap()) {

@@ -23,7 +23,7 @@ export const TB_TOPICS = {
 } as const
 
 type Telemetry = Record<string, { ts: number; values: Record<string, number | string | boolean> }[]>
-type Attributes = Record<string, Record<string, number | string | boolean | null>>
+type Attributes = Record<string, Record<string, number | string | boolean>>
 
 /**
  * ThingsBoard's gateway MQTT API (`kind: thingsboard`). Each device is announced on
@@ -173,7 +173,8 @@ export class ThingsBoardTarget implements UplinkTarget {
           const attrs = a[device]
           attrs[key] = v.state
           attrs[`${key}.severity`] = v.severity
-          attrs[`${key}.value`] = v.value
+          // A stale alert has no value: left out, as in telemetry (values are never null).
+          if (v.value !== null) attrs[`${key}.value`] = v.value
           attrs[`${key}.since`] = v.since
           return
         }

@@ -104,3 +104,30 @@ export function blocksOf(file: string): DocBlock[] {
 export function allBlocks(): DocBlock[] {
   return docFiles().flatMap(blocksOf)
 }
+
+/**
+ * Indented lines glued to a paragraph (no blank line before them): Markdown renders them as
+ * part of the paragraph, so a command written that way is neither a code block (no doc
+ * test sees it) nor readable prose. Returns `file:line` of each.
+ */
+export function gluedIndentedLines(file: string): string[] {
+  const lines = readFileSync(join(ROOT, file), 'utf8').split('\n')
+  const out: string[] = []
+  let fence: string | undefined
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!
+    const f = FENCE.exec(l)
+    if (f) {
+      if (fence === undefined) fence = f[2]
+      else if (l.trimStart().startsWith(fence)) fence = undefined
+      continue
+    }
+    if (fence !== undefined || !/^ {4,}\S/.test(l)) continue
+    const prev = lines[i - 1] ?? ''
+    // After prose at the left margin (not a list item, table row, heading or comment).
+    if (prev.trim() === '' || /^\s/.test(prev) || LIST_ITEM.test(prev) || /^[|#<]/.test(prev))
+      continue
+    out.push(`${file}:${i + 1}`)
+  }
+  return out
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { checkConfig, formatConfigErrors } from '../../src/config/index.js'
 import { loadProfiles } from '../../src/config/profiles.js'
-import { allBlocks, type DocBlock, ROOT } from './blocks.js'
+import { allBlocks, type DocBlock, docFiles, gluedIndentedLines, ROOT } from './blocks.js'
 
 // Every code block and shell command in README.md and docs/*.md is either run by a doc
 // test, extracted from the file as written, or marked not runnable with the reason:
@@ -32,6 +32,10 @@ it('every block is run by a doc test or says why it is not', () => {
     .filter((b) => b.marker?.kind === 'not-run' && b.marker.value.length < 12)
     .map((b) => b.where)
   expect(noReason, 'a not-run marker says why').toEqual([])
+})
+
+it('no command hides in a paragraph: an indented line needs a blank line before it', () => {
+  expect(docFiles().flatMap(gluedIndentedLines)).toEqual([])
 })
 
 it('a block left to a test file is extracted there from its doc, not retyped', () => {

@@ -13,7 +13,9 @@ import {
 import { waitFor } from '../helpers/wait.js'
 import { type MosquittoSub, mosquittoSub } from './mosquitto-sub.js'
 
-const PREFIX = 'homeassistant'
+// Not Home Assistant's default: homeassistant.discoveryPrefix decides every config topic
+// (external-restart.test.ts runs with the default, `homeassistant`).
+const PREFIX = 'ha-discovery'
 let cfg: TestConfig
 let gw: RunningGateway
 let sensor: RecordingClient
@@ -27,7 +29,7 @@ const devices = [
 
 beforeAll(async () => {
   cfg = await writeTestConfig({
-    homeassistant: { enabled: true },
+    homeassistant: { enabled: true, discoveryPrefix: PREFIX },
     // A metric Home Assistant has no device class for: its sensor keeps the declared unit.
     metrics: { radon: { unit: 'Bq/m³', min: 0, max: 10000 } },
     // Flat JSON as the other tests send, and a preset whose units differ from the stored.
@@ -117,7 +119,7 @@ it('sanitizes a device id that is not a valid object id, stably, and every confi
   })
   expect(doc.unique_id).toMatch(/^floxgate_gw-test_shed_1_[0-9a-f]{6}_pressure$/)
   for (const m of ha.messages.filter((x) => x.topic.startsWith(`${PREFIX}/`))) {
-    expect(m.topic).toMatch(/^homeassistant\/(sensor|binary_sensor)\/[a-zA-Z0-9_-]+\/config$/)
+    expect(m.topic).toMatch(/^ha-discovery\/(sensor|binary_sensor)\/[a-zA-Z0-9_-]+\/config$/)
   }
 })
 

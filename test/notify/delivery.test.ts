@@ -287,3 +287,50 @@ it('with the shipped retry settings, a webhook that comes up 10 s after the rais
   expect(receiver.requests).toHaveLength(2)
   expect(await metric(gw!, 'floxgate_notifications_sent_total', 'sink="ops"')).toBe(2)
 }, 60_000)
+
+it('timeoutSeconds: an attempt the webhook does not answer in time fails as a timeout and is retried', async () => {
+  const { createServer } = await import('node:http')
+  const port = await freePort()
+  const bodies: string[] = []
+  // The first request is never answered (a hung sink); later ones get 200.
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString())
+      if (bodies.length > 1) res.end('{}')
+    })
+  })
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+  try {
+    await start({
+      notify: [
+        {
+          id: 'ops',
+          webhook: { url: `http://127.0.0.1:${port}/hook` },
+          timeoutSeconds: 0.5,
+          retry: FAST_RETRY,
+        },
+      ],
+      rules: [{ id: 'overheat', metric: 'temperature', high: 30 }],
+    })
+    await publishSeries(sensor!.client, 'loft', [31], Date.now() - 1000, 1000)
+    await waitFor(() => notificationRows(cfg!.dbFile).length === 0, {
+      what: 'the notification delivered on a later attempt',
+    })
+    expect(
+      await metric(gw!, 'floxgate_notifications_failed_total', 'sink="ops",reason="timeout"'),
+    ).toBe(1)
+    expect(await metric(gw!, 'floxgate_notifications_sent_total', 'sink="ops"')).toBe(1)
+    expect(bodies).toHaveLength(2)
+    expect(bodies[1]).toBe(bodies[0])
+    expect(
+      gw!.logs.some((l) =>
+        String(l.msg).includes(`no answer from http://127.0.0.1:${port}/hook within 0.5 s`),
+      ),
+    ).toBe(true)
+  } finally {
+    server.closeAllConnections()
+    await new Promise<void>((r) => server.close(() => r()))
+  }
+})

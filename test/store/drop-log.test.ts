@@ -7,7 +7,10 @@ import { reading, readingItem, T0, tempStore } from './fixtures.js'
  * would wear the SD card through journald. The lines are spaced, and add up.
  */
 it('logs outbox drops at most once per interval, each line carrying the drops since the last', () => {
-  const lines: { obj: Record<string, number>; msg: string }[] = []
+  const lines: {
+    obj: Record<string, number> & { uplinks?: Record<string, number> }
+    msg: string
+  }[] = []
   const logger = {
     ...silentLog,
     warn: (obj: object, msg: string) => {
@@ -37,7 +40,46 @@ it('logs outbox drops at most once per interval, each line carrying the drops si
     t.store.close() // what is pending is logged at close
     expect(lines.length).toBeLessThanOrEqual(before + 1)
     expect(lines.reduce((sum, l) => sum + (l.obj['drop-oldest'] ?? 0), 0)).toBe(dropped)
-    expect(lines[0]!.msg).toContain('uplink.maxBufferMB')
+    // The line names the uplink whose queue dropped them, and the keys to look at.
+    expect(lines[0]!.msg).toMatch(
+      /^store: dropped \d+ queued rows of uplink default: .*maxBufferMB/,
+    )
+    expect(lines.reduce((sum, l) => sum + (l.obj.uplinks?.default ?? 0), 0)).toBe(dropped)
+  } finally {
+    t.cleanup()
+  }
+})
+
+it('names the uplink whose queue dropped rows when there are several', () => {
+  const lines: { obj: { uplinks?: Record<string, number> }; msg: string }[] = []
+  const logger = {
+    ...silentLog,
+    warn: (obj: object, msg: string) => {
+      lines.push({ obj: obj as { uplinks?: Record<string, number> }, msg })
+    },
+  }
+  const t = tempStore({
+    logger,
+    outboxes: [
+      { id: 'cloud', maxBytes: 1_000_000 },
+      { id: 'tsdb', maxBytes: 2_000, dropPolicy: 'reject-new' },
+    ],
+  })
+  try {
+    for (let n = 0; n < 100; n++) {
+      t.store.write(
+        readingItem({
+          reading: reading('d1', T0 + n),
+          outbox: [{ stream: 'readings', topic: 'up/x', payload: `${n}`.padEnd(90, '.') }],
+        }),
+      )
+    }
+    t.store.flush()
+    const refused = t.store.outboxStats().dropped['reject-new']
+    t.store.close() // what is pending is logged at close
+    expect(refused).toBeGreaterThan(0)
+    expect(lines.map((l) => l.obj.uplinks)).toEqual([{ tsdb: refused }])
+    expect(lines[0]!.msg).toMatch(/of uplink tsdb:/)
   } finally {
     t.cleanup()
   }

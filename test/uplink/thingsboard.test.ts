@@ -147,10 +147,20 @@ it('ThingsBoard gateway API: connect when first seen, telemetry shape, alerts, d
   await waitFor(() => !f.stats().connected, { what: 'the uplink sees the outage' })
   for (let i = 0; i < 20; i++) await publish(i % 2 === 0 ? 'gh-1' : 'gh-2', i === 7 ? 29.5 : 21)
   await waitFor(() => f.stats().backlogRows >= 20, { what: 'the backlog on disk' })
+  // ThingsBoard's side gets what the uplink sent after the restart only through its
+  // persistent session (the uplink may be back before it resubscribes): Mosquitto must have
+  // saved it at its stop. Seen once under heavy load: the uplink had sent and deleted every
+  // row, and the subscriber got none of the 20 (a lost session); the failure says which.
+  const sessions: boolean[] = []
+  tb.on('connect', (connack) => sessions.push(connack.sessionPresent))
   await mosq.start()
   await waitFor(() => readingTs().size === 40, {
     timeoutMs: 40_000,
     what: 'all 40 readings after the restart',
+  }).catch((err: Error) => {
+    throw new Error(
+      `${err.message}; got ${readingTs().size}; uplink ${JSON.stringify(f.stats())}; subscriber sessionPresent on reconnect: ${JSON.stringify(sessions)}; mosquitto log: ${mosq.log().slice(-2000)}`,
+    )
   })
   await waitFor(() => f.stats().backlogRows === 0, { what: 'the queue drained' })
 
@@ -218,3 +228,81 @@ it('ThingsBoard gateway API: connect when first seen, telemetry shape, alerts, d
   expect(disconnects.map((m) => m.body)).toEqual([{ device: 'gh-2' }])
   expect(seen.at(-1)?.topic).toBe('v1/gateway/disconnect')
 }, 90_000)
+
+it('alertsAs: attributes sends raise and clear as device attributes, not telemetry', async () => {
+  const mosq = await startMosquitto()
+  cleanups.push(() => mosq.close())
+  const seen: Seen[] = []
+  const tb = await connectAsync(mosq.url, { clientId: 'thingsboard-attributes' })
+  cleanups.push(() => tb.endAsync(true))
+  tb.on('message', (topic, payload) => seen.push({ topic, body: JSON.parse(payload.toString()) }))
+  await tb.subscribeAsync('v1/gateway/#', { qos: 1 })
+
+  const cfg = await writeTestConfig({
+    devices: [{ id: 'gh-1', profile: 'dht22' }],
+    rules: [
+      { id: 'too-hot', metric: 'temperature', high: 28, severity: 'critical' },
+      { id: 'silent', staleSeconds: 1, severity: 'warning' },
+    ],
+    alerts: { staleCheckSeconds: 0.2 },
+    uplinks: [
+      {
+        id: 'tb',
+        kind: 'thingsboard',
+        url: mosq.url,
+        username: TOKEN,
+        streams: ['readings', 'alerts'],
+        alertsAs: 'attributes',
+      },
+    ],
+  })
+  cleanups.push(() => cfg.cleanup())
+  const gw = await startGateway(cfg.file)
+  cleanups.push(() => gw.stop())
+  const sensor = await connectClient(gw.port)
+  cleanups.push(() => sensor.close())
+  const t0 = Date.now() - 5000
+  for (const [i, temperature] of [29.5, 21].entries()) {
+    await sensor.client.publishAsync(
+      'sensors/gh-1/telemetry',
+      JSON.stringify({ temperature, ts: t0 + i }),
+      { qos: 1 },
+    )
+  }
+  // Then silence: the stale rule raises an alert without a value. (On a slow machine the
+  // device can go stale before its first reading too: wait for a raise after the clear.)
+  const attributes = () =>
+    seen
+      .filter((m) => m.topic === 'v1/gateway/attributes')
+      .map((m) => (m.body as Record<string, Record<string, unknown>>)['gh-1'] ?? {})
+  const staleAfterClear = () => {
+    const all = attributes()
+    const cleared = all.findIndex((a) => a['alert.too-hot'] === 'cleared')
+    return cleared < 0 ? undefined : all.slice(cleared).find((a) => a['alert.silent'] === 'raised')
+  }
+  const stale = await waitFor(staleAfterClear, { what: 'the stale alert after the clear' })
+
+  const all = attributes()
+  expect(all.find((a) => a['alert.too-hot'] === 'raised')).toMatchObject({
+    'alert.too-hot.severity': 'critical',
+    'alert.too-hot.value': 29.5,
+    'alert.too-hot.since': t0,
+  })
+  expect(all.find((a) => a['alert.too-hot'] === 'cleared')).toMatchObject({
+    'alert.too-hot.value': 21,
+    'alert.too-hot.since': t0,
+  })
+  expect(stale['alert.silent.severity']).toBe('warning')
+  expect('alert.silent.value' in stale).toBe(false)
+  for (const m of seen.filter((x) => x.topic === 'v1/gateway/attributes')) {
+    expect(Object.keys(m.body as object)).toEqual(['gh-1'])
+    for (const v of Object.values((m.body as Record<string, Record<string, unknown>>)['gh-1']!))
+      expect(['number', 'string', 'boolean']).toContain(typeof v)
+  }
+  // Telemetry carries the readings only.
+  const telemetry = seen.filter((m) => m.topic === 'v1/gateway/telemetry')
+  expect(telemetry.length).toBeGreaterThan(0)
+  for (const m of telemetry)
+    for (const e of (m.body as Record<string, Entry[]>)['gh-1'] ?? [])
+      expect(Object.keys(e.values).filter((k) => k.startsWith('alert'))).toEqual([])
+})
