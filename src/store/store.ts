@@ -183,7 +183,7 @@ export class Store {
       commitWhenIdle: opts.batchCommitWhenIdle ?? false,
       maxRetryItems: opts.maxRetryRows ?? 10_000,
       retryDelayMs: opts.retryDelayMs ?? 1000,
-      weight: (item) => (item.kind === 'readings' ? item.readings.length || 1 : 1),
+      weight: rowsOf,
       commit: (items) => {
         const started = performance.now()
         const outcome = this.rows.commit(items, this.now(), this.clockSane())
@@ -516,4 +516,17 @@ export class Store {
 
 export function openStore(opts: StoreOptions): Store {
   return new Store(opts)
+}
+
+/**
+ * Rows an item writes, so that maxRows bounds a transaction's rows whatever the mix: a
+ * QoS 1 message is its readings, their uplink rows and its delivery record. (Counting
+ * readings alone let three QoS 1 messages sit under maxRows 5 until maxDelayMs.)
+ */
+function rowsOf(item: StoreItem): number {
+  const outbox = item.outbox === undefined ? 0 : item.outbox.length
+  if (item.kind === 'alert') return 1 + outbox + (item.notifications?.length ?? 0)
+  if (item.kind !== 'readings') return 1 + outbox
+  const rows = item.readings.length + outbox + (item.delivery === undefined ? 0 : 1)
+  return rows === 0 ? 1 : rows
 }
