@@ -491,8 +491,10 @@ export const configSchema = z.strictObject({
           maxRows: int(1, 100_000).default(2000),
           maxDelayMs: int(0, 60_000).default(20),
           qos0DelayMs: int(0, 600_000).default(10_000),
-          // commit as soon as the input is idle while a PUBACK waits (see batch-writer.ts)
-          commitWhenIdle: z.boolean().default(true),
+          // Off by default: at 2,000 QoS 1 readings/s, committing whenever the input is idle
+          // meant a commit (and fsync) every few messages: 3,017 bytes written per reading
+          // instead of 441 (bench:gateway, docs/benchmarks.md). See batch-writer.ts.
+          commitWhenIdle: z.boolean().default(false),
         })
         .prefault({}),
       retention: z

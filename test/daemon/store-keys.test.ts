@@ -117,8 +117,10 @@ it('store.batch.commitWhenIdle: false holds a lone QoS 1 reading (and its PUBACK
   ).toEqual(['s0', 's1', 's2'])
 })
 
-it('store.batch.commitWhenIdle: true (the default) commits a lone QoS 1 reading at once', async () => {
-  const { gw } = await gateway({ store: { batch: { maxRows: 3, maxDelayMs: 60_000 } } })
+it('store.batch.commitWhenIdle: true commits a lone QoS 1 reading at once', async () => {
+  const { gw } = await gateway({
+    store: { batch: { maxRows: 3, maxDelayMs: 60_000, commitWhenIdle: true } },
+  })
   const sensor = await connectClient(gw.port)
   cleanups.push(() => sensor.close())
   // Acknowledged without waiting for maxRows or the 60 s delay.
