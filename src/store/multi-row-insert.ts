@@ -22,6 +22,9 @@ export class MultiRowInsert {
    * the rows (an ON CONFLICT clause), or ''.
    */
   constructor(db: BetterSqlite3.Database, head: string, columns: number, tail = '') {
+    // add() takes its values as arguments (no array per row): two to four of them.
+    if (columns < 2 || columns > 4)
+      throw new RangeError(`MultiRowInsert: ${columns} columns, not 2-4`)
     this.width = columns
     const tuple = `(${Array.from({ length: columns }, () => '?').join(', ')})`
     this.statements = new Map(
