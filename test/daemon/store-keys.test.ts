@@ -129,3 +129,32 @@ it('store.batch.commitWhenIdle: true commits a lone QoS 1 reading at once', asyn
   })
   expect(gw.db.readings().map((r) => r.device)).toEqual(['s0'])
 })
+
+it('store.batch.commitWhenIdle: false still commits at once when 20 PUBACKs wait (a full in-flight window)', async () => {
+  const { gw } = await gateway({
+    store: { batch: { maxRows: 1000, maxDelayMs: 60_000, commitWhenIdle: false } },
+  })
+  // aedes authorizes one PUBLISH of a client at a time: 20 held acknowledgements are 20
+  // senders, as 20 in flight from one external broker would be.
+  const sensors = await Promise.all(Array.from({ length: 20 }, () => connectClient(gw.port)))
+  for (const s of sensors) cleanups.push(() => s.close())
+  const acked: number[] = []
+  const publish = (i: number) =>
+    sensors[i]!.client.publishAsync(
+      `sensors/w${i}/telemetry`,
+      JSON.stringify({ temperature: 20 + (i % 5) }),
+      { qos: 1 },
+    ).then(() => acked.push(i))
+  const batches = gw.gateway.store.stats().batches
+  const first = Array.from({ length: 19 }, (_, i) => publish(i))
+  // 19 wait, the input is idle, and nothing commits: 19 is under the window.
+  await waitFor(() => gw.gateway.store.stats().pending === 19, { what: '19 messages queued' })
+  expect(gw.gateway.store.stats().batches).toBe(batches)
+  expect(acked).toEqual([])
+  // The 20th fills the window: one commit at the next idle moment, 20 PUBACKs, long
+  // before maxDelayMs (60 s) or maxRows (1000).
+  await Promise.all([...first, publish(19)])
+  expect(acked).toHaveLength(20)
+  expect(gw.gateway.store.stats().batches).toBe(batches + 1)
+  expect(gw.db.readings()).toHaveLength(20)
+})
