@@ -10,6 +10,7 @@ import { afterEach, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.js'
 import { connectClient, startGateway, writeTestConfig } from '../daemon/harness.js'
 import { startMosquitto } from '../helpers/mosquitto.js'
+import { startTcpGate } from '../helpers/tcp-gate.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -73,6 +74,14 @@ it('ThingsBoard gateway API: connect when first seen, telemetry shape, alerts, d
   writeFileSync(acl, `topic read v1/gateway/#\nuser ${TOKEN}\ntopic readwrite v1/gateway/#\n`)
   const mosq = await startMosquitto({ extraConfig: [`acl_file ${acl}`] })
   cleanups.push(() => mosq.close())
+  // The uplink reaches Mosquitto through a gate, so that after the restart it comes back
+  // only once ThingsBoard's side has: Mosquitto 2.0 does not always queue for a persistent
+  // session restored from its file before that client reconnects (eclipse-mosquitto
+  // issues 769 and 3202; seen only here, the one test with an acl_file): all 20 readings
+  // the uplink sent in between were acknowledged and never delivered, in 3 runs of many
+  // under load. That is the broker's behaviour, not the uplink's, so the test orders it.
+  const gate = await startTcpGate(mosq.port)
+  cleanups.push(() => gate.close())
 
   // ThingsBoard's side: a persistent session, so the broker keeps what arrives for it
   // while it reconnects after the broker's restart.
@@ -99,7 +108,7 @@ it('ThingsBoard gateway API: connect when first seen, telemetry shape, alerts, d
       {
         id: 'tb',
         kind: 'thingsboard',
-        url: mosq.url,
+        url: `mqtt://127.0.0.1:${gate.port}`,
         username: TOKEN,
         streams: ['readings', 'alerts'],
       },
@@ -143,17 +152,20 @@ it('ThingsBoard gateway API: connect when first seen, telemetry shape, alerts, d
   await waitFor(() => readingTs().size === 20, { what: 'the first 20 readings' })
 
   // The broker goes away; the sensors keep publishing, one of them too hot.
+  gate.shut()
   await mosq.stop()
   await waitFor(() => !f.stats().connected, { what: 'the uplink sees the outage' })
   for (let i = 0; i < 20; i++) await publish(i % 2 === 0 ? 'gh-1' : 'gh-2', i === 7 ? 29.5 : 21)
   await waitFor(() => f.stats().backlogRows >= 20, { what: 'the backlog on disk' })
-  // ThingsBoard's side gets what the uplink sent after the restart only through its
-  // persistent session (the uplink may be back before it resubscribes): Mosquitto must have
-  // saved it at its stop. Seen once under heavy load: the uplink had sent and deleted every
-  // row, and the subscriber got none of the 20 (a lost session); the failure says which.
+  // ThingsBoard's side back first, its session (and subscription) restored by Mosquitto,
+  // then the uplink.
   const sessions: boolean[] = []
   tb.on('connect', (connack) => sessions.push(connack.sessionPresent))
   await mosq.start()
+  await waitFor(() => sessions.length > 0, { what: "ThingsBoard's side reconnected" })
+  expect(sessions).toEqual([true])
+  expect(f.stats().connected).toBe(false)
+  gate.open()
   await waitFor(() => readingTs().size === 40, {
     timeoutMs: 40_000,
     what: 'all 40 readings after the restart',
