@@ -493,7 +493,7 @@ export const configSchema = z.strictObject({
           qos0DelayMs: int(0, 600_000).default(10_000),
           // Off by default: at 2,000 QoS 1 readings/s, committing whenever the input is idle
           // meant a commit (and fsync) every few messages: 3,017 bytes written per reading
-          // instead of 441 (bench:gateway, docs/benchmarks.md). See batch-writer.ts.
+          // instead of 663 (bench:gateway, docs/benchmarks.md). See batch-writer.ts.
           commitWhenIdle: z.boolean().default(false),
         })
         .prefault({}),

@@ -134,8 +134,9 @@ it('store.batch.commitWhenIdle: false still commits at once when 20 PUBACKs wait
   const { gw } = await gateway({
     store: { batch: { maxRows: 1000, maxDelayMs: 60_000, commitWhenIdle: false } },
   })
-  // aedes authorizes one PUBLISH of a client at a time: 20 held acknowledgements are 20
-  // senders, as 20 in flight from one external broker would be.
+  // aedes reads a client's next bytes only once every PUBLISH of its last read is
+  // authorized: 20 senders make 20 held acknowledgements whatever the reads, as 20 in
+  // flight from one external broker would.
   const sensors = await Promise.all(Array.from({ length: 20 }, () => connectClient(gw.port)))
   for (const s of sensors) cleanups.push(() => s.close())
   const acked: number[] = []
