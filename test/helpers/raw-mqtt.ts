@@ -17,6 +17,14 @@ function remainingLength(n: number): Buffer {
   return Buffer.from(out)
 }
 
+/**
+ * A fixed header: the first byte (type and flags), then `length` as MQTT's remaining
+ * length, whether or not that many bytes follow (tests announce what they never send).
+ */
+export function packetHeader(first: number, length: number): Buffer {
+  return Buffer.concat([Buffer.from([first]), remainingLength(length)])
+}
+
 function str(s: string | Buffer): Buffer {
   const b = typeof s === 'string' ? Buffer.from(s) : s
   const len = Buffer.alloc(2)
@@ -25,7 +33,7 @@ function str(s: string | Buffer): Buffer {
 }
 
 function packet(header: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([header]), remainingLength(body.length), body])
+  return Buffer.concat([packetHeader(header, body.length), body])
 }
 
 export function connectPacket(o: { clientId: string; username?: string; password?: string }) {

@@ -12,6 +12,7 @@ import { ensureBuilt } from '../crash/daemon-process.js'
 import {
   connackCode,
   connectPacket,
+  packetHeader,
   publishPacket,
   type RawClient,
   rawConnect,
@@ -31,25 +32,15 @@ async function withRaw<T>(fn: (c: RawClient) => Promise<T>): Promise<T> {
 }
 
 /** A fixed header: packet type and flags, then a remaining length of 1 to 4 bytes. */
-const packetHeader = fc
+const anyHeader = fc
   .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 268_435_455 }))
-  .map(([first, length]) => {
-    const out = [first]
-    let n = length
-    do {
-      let b = n % 128
-      n = Math.floor(n / 128)
-      if (n > 0) b |= 0x80
-      out.push(b)
-    } while (n > 0)
-    return Buffer.from(out)
-  })
+  .map(([first, length]) => packetHeader(first, length))
 
 /** Random bytes, or a header announcing any length followed by a few bytes of body. */
 const rawPacket = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 256 }).map((a) => Buffer.from(a)),
   fc
-    .tuple(packetHeader, fc.uint8Array({ maxLength: 64 }))
+    .tuple(anyHeader, fc.uint8Array({ maxLength: 64 }))
     .map(([h, body]) => Buffer.concat([h, Buffer.from(body)])),
   fc
     .tuple(fc.integer({ min: 0, max: 15 }), fc.uint8Array({ maxLength: 64 }))

@@ -11,6 +11,7 @@ import { ensureBuilt, metric, storedReadings } from '../crash/daemon-process.js'
 import {
   connackCode,
   connectPacket,
+  packetHeader,
   publishPacket,
   type RawClient,
   rawConnect,
@@ -48,19 +49,6 @@ async function connected(clientId: string): Promise<RawClient> {
   c.socket.write(connectPacket({ clientId }))
   await waitFor(() => connackCode(c.received()) === 0, { what: `CONNACK 0 for ${clientId}` })
   return c
-}
-
-/** The bytes of a packet header announcing `length` bytes of body. */
-function header(first: number, length: number): Buffer {
-  const out = [first]
-  let n = length
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Buffer.from(out)
 }
 
 beforeAll(async () => {
@@ -204,11 +192,13 @@ describe('hostile clients cannot crash the daemon', () => {
       for (let i = 0; i < 150; i++) {
         // an unfinished CONNECT: no credentials needed
         const c = await rawConnect(t.port)
-        c.socket.write(Buffer.concat([header(0x10, 1_000_000), Buffer.alloc(999_000, 0x63)]))
+        c.socket.write(Buffer.concat([packetHeader(0x10, 1_000_000), Buffer.alloc(999_000, 0x63)]))
         connects.push(c)
         // an unfinished QoS 1 PUBLISH of an accepted client
         const p = await connected(`unfinished-${i}`)
-        p.socket.write(Buffer.concat([header(0x32, 1_000_000), topic, Buffer.alloc(999_000, 0x61)]))
+        p.socket.write(
+          Buffer.concat([packetHeader(0x32, 1_000_000), topic, Buffer.alloc(999_000, 0x61)]),
+        )
         publishes.push(p)
       }
       await waitFor(() => connects.every((c) => c.isClosed()), {
@@ -233,7 +223,7 @@ describe('hostile clients cannot crash the daemon', () => {
     const refused = () => metric(t.httpPort, 'floxgate_refusals_total{reason="packet-too-large"}')
     const before = await refused()
     await withRaw(async (c) => {
-      c.socket.write(header(0x10, 2 * 1024 * 1024))
+      c.socket.write(packetHeader(0x10, 2 * 1024 * 1024))
       await new Promise<void>((r) => c.socket.write('x', () => r()))
       await c.closed
     })
@@ -245,7 +235,7 @@ describe('hostile clients cannot crash the daemon', () => {
     const refused = () => metric(t.httpPort, 'floxgate_refusals_total{reason="packet-too-large"}')
     const before = await refused()
     const c = await connected('long-subscribe')
-    c.socket.write(Buffer.concat([header(0x82, 70_000), Buffer.from([0, 1, 0x11, 0x0c])]))
+    c.socket.write(Buffer.concat([packetHeader(0x82, 70_000), Buffer.from([0, 1, 0x11, 0x0c])]))
     await c.closed
     expect(await refused()).toBe(before + 1)
     await t.isWell()
