@@ -228,8 +228,12 @@ async function startDaemon(
   children.add(proc)
   const metric = async (m: string) => {
     const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
-    const line = text.split('\n').find((l) => l.startsWith(`${m} `))
-    return line === undefined ? 0 : Number(line.slice(m.length + 1))
+    // The sum over every label value (the uplink figures have one series per uplink).
+    let sum = 0
+    for (const l of text.split('\n'))
+      if (l.startsWith(`${m} `) || l.startsWith(`${m}{`))
+        sum += Number(l.slice(l.lastIndexOf(' ') + 1))
+    return sum
   }
   await until(
     async () => {

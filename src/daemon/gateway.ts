@@ -198,19 +198,19 @@ export class Gateway {
         activeAlerts: () => gw.parts.rules.activeAlerts().length,
         unknownDevices: () => gw.parts.devices.unknownCount,
         bufferRows: () => store.outboxStats().rows,
-        // Acknowledged means the upstream took the row: rows it refused are dead letters.
-        uplinkSent: () =>
-          forwarders.reduce((n, f) => {
+        uplinks: () =>
+          forwarders.map((f) => {
             const s = f.stats()
-            return n + s.acked - s.rejected
-          }, 0),
+            return {
+              id: s.id,
+              backlogRows: s.backlogRows,
+              lagSeconds: s.oldestAgeMs / 1000,
+              // Acknowledged means the upstream took the row: rows it refused are dead letters.
+              sent: s.acked - s.rejected,
+            }
+          }),
         dropped: () => store.outboxStats().dropped,
         bufferBytes: () => store.fileBytes(),
-        uplinkBacklogRows: () => store.outboxStats().rows,
-        uplinkLagSeconds: () => {
-          const oldest = store.outboxStats().oldestCreatedAt
-          return oldest === undefined ? 0 : (Date.now() - oldest) / 1000
-        },
         clockSane: () => (sane.sane() ? 1 : 0),
       })
       // Only what is still raised: an alert whose rule is gone is cleared at the first tick.

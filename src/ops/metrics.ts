@@ -19,15 +19,24 @@ export interface MetricSources {
   readonly unknownDevices?: () => number
   readonly bufferRows?: () => number
   readonly bufferBytes?: () => number
-  readonly uplinkBacklogRows?: () => number
-  /** Age of the oldest reading not yet acknowledged upstream, seconds. */
-  readonly uplinkLagSeconds?: () => number
-  /** PUBACKs received from the upstream broker since start (a running total). */
-  readonly uplinkSent?: () => number
+  /** Each configured uplink's figures, reported with an `uplink` label (its id). */
+  readonly uplinks?: () => readonly UplinkFigures[]
   /** Rows the store dropped since it opened, by reason (its running totals). */
   readonly dropped?: () => Readonly<Record<string, number>>
   /** 1 when the system clock can be trusted, 0 while it reads before a known time. */
   readonly clockSane?: () => number
+}
+
+/** One uplink's figures at scrape time. */
+export interface UplinkFigures {
+  /** The uplink's id (`default` for the `uplink:` section): from the config, bounded. */
+  readonly id: string
+  /** Rows in its queue, in flight included. */
+  readonly backlogRows: number
+  /** Age of its oldest row not yet acknowledged upstream, seconds (0 when empty). */
+  readonly lagSeconds: number
+  /** Rows its upstream took since start (acknowledged minus refused; a running total). */
+  readonly sent: number
 }
 
 export interface MetricsOptions {
@@ -136,16 +145,21 @@ export class GatewayMetrics {
       registry,
       max,
     )
-    let uplinkSentSeen = 0
+    // The forwarders keep running totals; the counter follows each at scrape time and
+    // never goes back (a total that restarts from 0 adds nothing until it passes the last).
+    const uplinkSentSeen = new Map<string, number>()
     new Counter({
       name: 'floxgate_uplink_sent_total',
-      help: 'Messages acknowledged by the upstream broker',
+      help: 'Rows an upstream took (acknowledged and not refused), by uplink id',
+      labelNames: ['uplink'],
       registers,
       collect() {
-        // The forwarder keeps the running total; the counter follows it at scrape time.
-        const total = sources().uplinkSent?.() ?? 0
-        if (total > uplinkSentSeen) this.inc(total - uplinkSentSeen)
-        uplinkSentSeen = Math.max(uplinkSentSeen, total)
+        for (const u of sources().uplinks?.() ?? []) {
+          const seen = uplinkSentSeen.get(u.id) ?? 0
+          // inc(0) creates the series: an uplink that has sent nothing yet shows 0.
+          this.inc({ uplink: u.id }, Math.max(0, u.sent - seen))
+          uplinkSentSeen.set(u.id, Math.max(seen, u.sent))
+        }
       },
     })
     this.#commit = new Histogram({
@@ -185,15 +199,26 @@ export class GatewayMetrics {
       'Size of the local SQLite buffer on disk',
       (s) => s.bufferBytes,
     )
-    fromSource(
+    const perUplink = (name: string, help: string, pick: (u: UplinkFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['uplink'],
+        registers,
+        collect() {
+          this.reset()
+          for (const u of sources().uplinks?.() ?? []) this.set({ uplink: u.id }, pick(u))
+        },
+      })
+    perUplink(
       'floxgate_uplink_backlog_rows',
-      'Rows waiting to be sent upstream',
-      (s) => s.uplinkBacklogRows,
+      'Rows waiting in an uplink queue to be sent upstream, by uplink id',
+      (u) => u.backlogRows,
     )
-    fromSource(
+    perUplink(
       'floxgate_uplink_lag_seconds',
-      'Age of the oldest row not yet acknowledged upstream',
-      (s) => s.uplinkLagSeconds,
+      'Age of the oldest row of an uplink queue not yet acknowledged upstream, by uplink id',
+      (u) => u.lagSeconds,
     )
     fromSource(
       'floxgate_clock_sane',

@@ -27,7 +27,10 @@ describe('GatewayMetrics', () => {
     m.alertRaised('critical')
     m.alertCleared('warning')
     m.refused('bad-credentials')
-    m.setSources({ uplinkSent: () => 6, dropped: () => ({ 'drop-oldest': 2, ttl: 0 }) })
+    m.setSources({
+      uplinks: () => [{ id: 'default', backlogRows: 0, lagSeconds: 0, sent: 6 }],
+      dropped: () => ({ 'drop-oldest': 2, ttl: 0 }),
+    })
     m.commitSeconds(0.003)
     m.commitSeconds(0.2)
     const t = await m.text()
@@ -42,7 +45,7 @@ describe('GatewayMetrics', () => {
     expect(sample(t, 'floxgate_alerts_raised_total{severity="critical"}')).toBe(2)
     expect(sample(t, 'floxgate_alerts_cleared_total{severity="warning"}')).toBe(1)
     expect(sample(t, 'floxgate_refusals_total{reason="bad-credentials"}')).toBe(1)
-    expect(sample(t, 'floxgate_uplink_sent_total')).toBe(6)
+    expect(sample(t, 'floxgate_uplink_sent_total{uplink="default"}')).toBe(6)
     expect(sample(t, 'floxgate_store_commit_seconds_count')).toBe(2)
     expect(sample(t, 'floxgate_store_commit_seconds_bucket{le="0.005"}')).toBe(1)
     expect(sample(t, 'floxgate_store_commit_seconds_bucket{le="+Inf"}')).toBe(2)
@@ -88,13 +91,45 @@ describe('GatewayMetrics', () => {
     metrics = m
     expect(sample(await m.text(), 'floxgate_buffer_rows')).toBe(10)
     rows = 25
-    m.setSources({ activeAlerts: () => 2, uplinkBacklogRows: () => 9, uplinkLagSeconds: () => 1.5 })
+    m.setSources({
+      activeAlerts: () => 2,
+      uplinks: () => [{ id: 'default', backlogRows: 9, lagSeconds: 1.5, sent: 0 }],
+    })
     const t = await m.text()
     expect(sample(t, 'floxgate_buffer_rows')).toBe(25)
     expect(sample(t, 'floxgate_buffer_bytes')).toBe(4096)
     expect(sample(t, 'floxgate_alerts_active')).toBe(2)
-    expect(sample(t, 'floxgate_uplink_backlog_rows')).toBe(9)
-    expect(sample(t, 'floxgate_uplink_lag_seconds')).toBe(1.5)
+    expect(sample(t, 'floxgate_uplink_backlog_rows{uplink="default"}')).toBe(9)
+    expect(sample(t, 'floxgate_uplink_lag_seconds{uplink="default"}')).toBe(1.5)
+  })
+
+  it('reports each uplink under its id; a sent total that starts again never takes the counter back', async () => {
+    let cloud = { id: 'cloud', backlogRows: 120, lagSeconds: 42, sent: 10 }
+    const influx = { id: 'influx', backlogRows: 0, lagSeconds: 0, sent: 0 }
+    const m = new GatewayMetrics({
+      defaultMetrics: false,
+      sources: { uplinks: () => [cloud, influx] },
+    })
+    metrics = m
+    let t = await m.text()
+    // the uplink that lags is named, not hidden in a sum with one that is idle
+    expect(sample(t, 'floxgate_uplink_backlog_rows{uplink="cloud"}')).toBe(120)
+    expect(sample(t, 'floxgate_uplink_backlog_rows{uplink="influx"}')).toBe(0)
+    expect(sample(t, 'floxgate_uplink_lag_seconds{uplink="cloud"}')).toBe(42)
+    expect(sample(t, 'floxgate_uplink_sent_total{uplink="cloud"}')).toBe(10)
+    expect(sample(t, 'floxgate_uplink_sent_total{uplink="influx"}')).toBe(0)
+    expect(t).not.toMatch(/^floxgate_uplink_backlog_rows \d/m)
+    cloud = { ...cloud, sent: 3 } // a total kept by a forwarder started again
+    expect(sample(await m.text(), 'floxgate_uplink_sent_total{uplink="cloud"}')).toBe(10)
+    cloud = { ...cloud, sent: 25 }
+    t = await m.text()
+    expect(sample(t, 'floxgate_uplink_sent_total{uplink="cloud"}')).toBe(25)
+  })
+
+  it('has no uplink series when no uplink is configured', async () => {
+    const m = new GatewayMetrics({ defaultMetrics: false })
+    metrics = m
+    expect(await m.text()).not.toMatch(/^floxgate_uplink_\w+[{ ]/m)
   })
 
   it('folds label values past the bound into "other"', async () => {

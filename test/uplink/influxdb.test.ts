@@ -217,7 +217,7 @@ it('a batch InfluxDB refuses (field type conflict) becomes dead letters with its
   // The metrics count them as what they are: refused rows are dead letters, not sent.
   const text = await gw.metrics.text()
   expect(text).toMatch(/^floxgate_dead_letters_total\{reason="upstream-rejected"\} 3$/m)
-  expect(text).toMatch(/^floxgate_uplink_sent_total 1$/m)
+  expect(text).toMatch(/^floxgate_uplink_sent_total\{uplink="tsdb"\} 1$/m)
 }, 60_000)
 
 it('InfluxDB 1.x options through the daemon: retention policy, one measurement, user and password, no gzip', async () => {

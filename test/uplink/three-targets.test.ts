@@ -8,6 +8,7 @@ import { afterEach, expect, it } from 'vitest'
 import { connectClient, startGateway, writeTestConfig } from '../daemon/harness.js'
 import { rowsOf, startInfluxDB } from '../helpers/influxdb.js'
 import { startMosquitto } from '../helpers/mosquitto.js'
+import { sampleSum } from '../helpers/prometheus.js'
 import { waitFor } from '../helpers/wait.js'
 import { influxProxy, parseLine } from './influx-proxy.js'
 import { checkSequence } from './upstream.js'
@@ -163,6 +164,12 @@ it('mqtt, influxdb and thingsboard uplinks in one gateway, each through an outag
     expect(f.stats().backlogRows).toBeGreaterThanOrEqual(sent.length - sentBefore - 5)
     for (const x of outages)
       if (x.id !== o.id) expect(byId[x.id]!.stats().backlogRows).toBeLessThan(400)
+    // /metrics names the uplink that lags instead of summing it with the two that keep up.
+    const text = await gw.metrics.text()
+    const backlog = (id: string) => sampleSum(text, `floxgate_uplink_backlog_rows{uplink="${id}"}`)
+    expect(backlog(o.id)).toBeGreaterThanOrEqual(sent.length - sentBefore - 5)
+    for (const x of outages) if (x.id !== o.id) expect(backlog(x.id)).toBeLessThan(400)
+    expect(sampleSum(text, `floxgate_uplink_lag_seconds{uplink="${o.id}"}`)).toBeGreaterThan(0)
     await o.start()
     await waitFor(() => f.stats().connected, { timeoutMs: 40_000, what: `${o.id} reconnected` })
   }
@@ -183,6 +190,15 @@ it('mqtt, influxdb and thingsboard uplinks in one gateway, each through an outag
       what: `all ${total} readings at every target`,
     },
   )
+
+  // Each uplink's sent total counts its own rows: every reading once, plus at most the
+  // rows it sent again after its reconnect (an upstream may take those twice).
+  const end = await gw.metrics.text()
+  for (const f of gw.gateway.forwarders) {
+    const taken = sampleSum(end, `floxgate_uplink_sent_total{uplink="${f.id}"}`)
+    expect(taken).toBeGreaterThanOrEqual(total)
+    expect(taken).toBeLessThanOrEqual(total + f.stats().resent)
+  }
 
   // Order per device at every target: first appearances are exactly the sent order.
   const want = perDeviceOrder(sent)
