@@ -8,6 +8,7 @@ import { VERSION } from '../version.js'
 import { type AccessOptions, AccessPolicy } from './access-policy.js'
 import { AckSequence } from './ack-sequence.js'
 import type { Acl } from './acl.js'
+import { AddressSlots } from './address-slots.js'
 import type {
   BrokerDeadLetterReason,
   Publisher,
@@ -70,6 +71,11 @@ export interface EmbeddedBrokerOptions extends AccessOptions {
   readonly maxOutgoingBytes?: number
   /** Connections open at once, over all listeners; more are closed at once. Default 1000. */
   readonly maxConnections?: number
+  /**
+   * Connections open at once from one address (an IPv6 /64), over all listeners; more
+   * from it are closed at once. Default 250, a quarter of the default maxConnections.
+   */
+  readonly maxConnectionsPerAddress?: number
   /** A sensor message's receive time (default Date.now; the daemon's ClockSanity). */
   readonly receiveTime?: () => number
   /** Called for broker-level errors (never thrown); default: ignored. */
@@ -92,6 +98,7 @@ interface Session {
 const DEFAULT_MAX_PAYLOAD = 64 * 1024
 const DEFAULT_MAX_OUTGOING = 256 * 1024
 const DEFAULT_MAX_CONNECTIONS = 1000
+const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 250
 /** A client whose messages are refused this often a minute is disconnected. */
 const STRIKE_LIMIT = 10
 const STRIKE_WINDOW_MS = 60_000
@@ -150,6 +157,7 @@ export class EmbeddedBroker {
   private readonly policy: AccessPolicy
   private closing: Promise<void> | undefined
   private openConnections = 0
+  private readonly addressSlots: AddressSlots
   /** Replaced on a config reload (new sensor topic patterns apply to the next publish). */
   private sensorTopics: readonly string[]
 
@@ -158,6 +166,9 @@ export class EmbeddedBroker {
     private readonly opts: EmbeddedBrokerOptions,
   ) {
     this.policy = new AccessPolicy(opts)
+    this.addressSlots = new AddressSlots(
+      opts.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    )
     this.sensorTopics = [...opts.sensorTopics]
     this.gate = new IntakeGate((err, m) =>
       m.ack(err instanceof Error ? err : new Error(String(err))),
@@ -224,7 +235,10 @@ export class EmbeddedBroker {
         req?: Parameters<typeof aedes.handle>[1],
       ) => {
         const conn = stream as unknown as Duplex
-        if (!broker.admit(conn)) return
+        // TCP and TLS hand over the socket itself; a websocket's address is its request's.
+        const address =
+          req?.socket.remoteAddress ?? (stream as { remoteAddress?: string }).remoteAddress
+        if (!broker.admit(conn, address)) return
         broker.boundPackets(aedes.handle(readWholeBuffer(stream), req), conn)
       }
       const highWaterMark = socketHighWaterMark(opts)
@@ -240,25 +254,42 @@ export class EmbeddedBroker {
   }
 
   /**
-   * Counts a new connection in, or closes it at once when `maxConnections` are open: each
-   * one may hold a packet of up to `packetLimits` bytes, so their number bounds memory.
+   * Counts a new connection in, or closes it at once when `maxConnections` are open, or
+   * `maxConnectionsPerAddress` from its address: each one may hold a packet of up to
+   * `packetLimits` bytes, so their number bounds memory, and no one address may take
+   * every place.
    */
-  private admit(conn: Duplex): boolean {
+  private admit(conn: Duplex, address: string | undefined): boolean {
     const max = this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+    const key = AddressSlots.keyOf(address)
+    let refusal: { reason: RefusalReason; detail: string } | undefined
     if (this.openConnections >= max) {
-      this.emitRefusal({
+      refusal = {
         reason: 'too-many-connections',
+        detail: `${max} connections are open (broker.embedded.maxConnections)`,
+      }
+    } else if (!this.addressSlots.take(key)) {
+      refusal = {
+        reason: 'too-many-from-address',
+        detail: `${this.addressSlots.max} connections are open from ${key} (broker.embedded.maxConnectionsPerAddress)`,
+      }
+    }
+    if (refusal !== undefined) {
+      this.emitRefusal({
+        ...refusal,
         clientId: '',
         username: undefined,
         topic: undefined,
-        detail: `${max} connections are open (broker.embedded.maxConnections)`,
         action: 'disconnected',
       })
       conn.destroy()
       return false
     }
     this.openConnections++
-    conn.once('close', () => this.openConnections--)
+    conn.once('close', () => {
+      this.openConnections--
+      this.addressSlots.release(key)
+    })
     return true
   }
 

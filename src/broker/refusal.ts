@@ -15,6 +15,7 @@ export type RefusalReason =
   | 'slow-consumer'
   | 'packet-too-large'
   | 'too-many-connections'
+  | 'too-many-from-address'
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'bad-credentials',
@@ -32,6 +33,7 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'slow-consumer',
   'packet-too-large',
   'too-many-connections',
+  'too-many-from-address',
 ]
 
 export interface Refusal {

@@ -95,6 +95,8 @@ const embeddedBroker = z.strictObject({
   maxPayloadBytes: int(16, 256 * 1024 * 1024).default(65536),
   /** Connections open at once; each may hold one unfinished packet (docs/security.md). */
   maxConnections: int(1, 10_000).default(1000),
+  /** Of those, open at once from one address (an IPv6 /64): one host cannot take them all. */
+  maxConnectionsPerAddress: int(1, 10_000).default(250),
   rateLimit: z
     .strictObject({
       messagesPerSecond: nonNegative.default(1000),

@@ -67,6 +67,7 @@ export async function startBroker(
         : { publish: anonymousPublish, subscribe: ['#'] },
     maxPayloadBytes: e.maxPayloadBytes,
     maxConnections: e.maxConnections,
+    maxConnectionsPerAddress: e.maxConnectionsPerAddress,
     rateLimit: e.rateLimit.messagesPerSecond > 0 ? e.rateLimit : undefined,
     status,
     receiveTime,

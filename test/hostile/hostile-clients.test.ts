@@ -54,7 +54,9 @@ async function connected(clientId: string): Promise<RawClient> {
 beforeAll(async () => {
   ensureBuilt()
   t = await Target.start({
-    embedded: { maxConnections: MAX_CONNECTIONS },
+    // Every connection here comes from 127.0.0.1: the per-address bound is set to the
+    // total so that the total's own test reaches it (address-slots.test.ts tests that one).
+    embedded: { maxConnections: MAX_CONNECTIONS, maxConnectionsPerAddress: MAX_CONNECTIONS },
     topics: [{ preset: 'rtl_433' }],
   })
 }, 60_000)
