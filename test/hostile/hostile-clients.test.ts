@@ -78,15 +78,19 @@ describe('hostile clients cannot crash the daemon', () => {
     // ids from the payload (rtl_433 builds `<model>-<id>`) and ids over 64 characters
     // within the topic bound: bad-device-id in the parser
     const m = await t.client({ clientId: 'payload-ids' })
-    for (let i = 0; i < 820; i++) {
+    // 20 in flight at a time, as a client that does not wait for each PUBACK would send.
+    const inWindows = async (n: number, send: (i: number) => Promise<unknown>) => {
+      for (let i = 0; i < n; i += 20) {
+        await Promise.all(Array.from({ length: Math.min(20, n - i) }, (_, k) => send(i + k)))
+      }
+    }
+    await inWindows(820, (i) => {
       const event = { model: `${'m'.repeat(40_000)}${i}`, id: 1, temperature_C: 20 }
-      await m.publishAsync('rtl_433/host/events', JSON.stringify(event), { qos: 1 })
-    }
-    for (let i = 0; i < 200; i++) {
-      await m.publishAsync(`sensors/${'e'.repeat(300)}${i}/telemetry`, '{"temperature":1}', {
-        qos: 1,
-      })
-    }
+      return m.publishAsync('rtl_433/host/events', JSON.stringify(event), { qos: 1 })
+    })
+    await inWindows(200, (i) =>
+      m.publishAsync(`sensors/${'e'.repeat(300)}${i}/telemetry`, '{"temperature":1}', { qos: 1 }),
+    )
     expect(m.connected).toBe(true)
     await m.endAsync(true)
     expect(deadLetters('bad-topic')).toBe(5)
