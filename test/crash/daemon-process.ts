@@ -111,5 +111,24 @@ export function storedReadings(dbFile: string, devicePrefix: string): Map<string
   }
 }
 
+/**
+ * Reading rows stored for devices starting with `devicePrefix`: what a test polls while a
+ * load runs (storedReadings builds a map of every key, too costly every 25 ms beside a
+ * 20-device fleet in the same process).
+ */
+export function storedCount(dbFile: string, devicePrefix: string): number {
+  const db = new Database(dbFile, { fileMustExist: true, readonly: true })
+  try {
+    const row = db
+      .prepare(
+        'SELECT count(*) AS n FROM readings r JOIN series s ON s.id = r.series WHERE s.device LIKE ?',
+      )
+      .get(`${devicePrefix}%`) as { n: number }
+    return row.n
+  } finally {
+    db.close()
+  }
+}
+
 // One /metrics parser for every test: test/helpers/prometheus.ts.
 export { metric } from '../helpers/prometheus.js'

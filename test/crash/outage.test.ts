@@ -130,4 +130,6 @@ it('delivers everything buffered during an upstream outage, in order, without ga
   // check: every reading arrived, awaited above, so `duplicates` cannot be negative.)
   expect(duplicates).toBeLessThanOrEqual(INFLIGHT + SUBSCRIBER_INFLIGHT)
   process.stdout.write(`outage: ${received} messages upstream, ${duplicates} duplicates\n`)
-})
+  // Room for the bounded waits above (30 + 30 + 60 s): vitest's default 60 s would cut
+  // the test before them on a slow machine.
+}, 150_000)

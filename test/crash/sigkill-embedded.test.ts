@@ -80,4 +80,5 @@ it('keeps every PUBACKed reading exactly once across six SIGKILLs', async () => 
   expect(interrupted).toBeGreaterThanOrEqual(KILLS)
   expect(fleet.connections).toBeGreaterThan(20 + KILLS)
   expect(fleet.publishes).toBeGreaterThan(fleet.total)
-})
+  // Room for the fleet's own 150 s deadline: the default 60 s would cut the test first.
+}, 180_000)

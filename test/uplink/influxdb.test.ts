@@ -160,7 +160,7 @@ it('readings, aggregates and alerts arrive as the documented measurements and ta
   const f = gw.gateway.forwarders[0]!
   await waitFor(() => f.stats().backlogRows === 0, { what: 'the uplink queue drained' })
   expect(f.stats()).toMatchObject({ kind: 'influxdb', rejected: 0, connected: true })
-}, 60_000)
+}, 90_000)
 
 it('a batch InfluxDB refuses (field type conflict) becomes dead letters with its message, once', async () => {
   const database = await freshDatabase()
