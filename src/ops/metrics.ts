@@ -75,6 +75,8 @@ export class GatewayMetrics {
   readonly #eventLoop: EventLoopLag
   readonly #ownsEventLoop: boolean
   #sources: MetricSources
+  /** The uplinks' figures while a scrape runs (text()). */
+  #uplinksThisScrape: readonly UplinkFigures[] | undefined
 
   constructor(opts: MetricsOptions = {}) {
     const registry = new Registry()
@@ -148,13 +150,14 @@ export class GatewayMetrics {
     // The forwarders keep running totals; the counter follows each at scrape time and
     // never goes back (a total that restarts from 0 adds nothing until it passes the last).
     const uplinkSentSeen = new Map<string, number>()
+    const uplinks = () => this.#uplinksThisScrape ?? this.#sources.uplinks?.() ?? []
     new Counter({
       name: 'floxgate_uplink_sent_total',
       help: 'Rows an upstream took (acknowledged and not refused), by uplink id',
       labelNames: ['uplink'],
       registers,
       collect() {
-        for (const u of sources().uplinks?.() ?? []) {
+        for (const u of uplinks()) {
           const seen = uplinkSentSeen.get(u.id) ?? 0
           // inc(0) creates the series: an uplink that has sent nothing yet shows 0.
           this.inc({ uplink: u.id }, Math.max(0, u.sent - seen))
@@ -207,7 +210,7 @@ export class GatewayMetrics {
         registers,
         collect() {
           this.reset()
-          for (const u of sources().uplinks?.() ?? []) this.set({ uplink: u.id }, pick(u))
+          for (const u of uplinks()) this.set({ uplink: u.id }, pick(u))
         },
       })
     perUplink(
@@ -302,8 +305,15 @@ export class GatewayMetrics {
   }
 
   /** Prometheus text exposition format. */
-  text(): Promise<string> {
-    return this.registry.metrics()
+  async text(): Promise<string> {
+    // Three metrics report each uplink: its figures (queries of its queue) are read once
+    // per scrape, not once per metric.
+    this.#uplinksThisScrape = this.#sources.uplinks?.() ?? []
+    try {
+      return await this.registry.metrics()
+    } finally {
+      this.#uplinksThisScrape = undefined
+    }
   }
 
   get contentType(): string {

@@ -60,8 +60,9 @@ export type RowKind = 'reading' | 'aggregate' | 'alert' | 'delivery' | 'dead-let
 
 /**
  * How soon a write must be committed:
- * - `ack`: a sender waits for it (a QoS 1 PUBACK): as soon as the input is idle
- *   (`store.batch.commitWhenIdle`), or within `maxDelayMs`;
+ * - `ack`: a sender waits for it (a QoS 1 PUBACK): once the input is idle with 20 of
+ *   them waiting (every idle moment with `store.batch.commitWhenIdle`), else within
+ *   `maxDelayMs`;
  * - `soon`: nobody is held, but others act on it once stored (an alert's notifications,
  *   Home Assistant): within `maxDelayMs`;
  * - `later`: nobody waits (a QoS 0 reading): within `relaxedDelayMs`.

@@ -106,12 +106,20 @@ describe('GatewayMetrics', () => {
   it('reports each uplink under its id; a sent total that starts again never takes the counter back', async () => {
     let cloud = { id: 'cloud', backlogRows: 120, lagSeconds: 42, sent: 10 }
     const influx = { id: 'influx', backlogRows: 0, lagSeconds: 0, sent: 0 }
+    let reads = 0
     const m = new GatewayMetrics({
       defaultMetrics: false,
-      sources: { uplinks: () => [cloud, influx] },
+      sources: {
+        uplinks: () => {
+          reads++
+          return [cloud, influx]
+        },
+      },
     })
     metrics = m
     let t = await m.text()
+    // one read of the uplinks' figures (their queues' queries) per scrape, not per metric
+    expect(reads).toBe(1)
     // the uplink that lags is named, not hidden in a sum with one that is idle
     expect(sample(t, 'floxgate_uplink_backlog_rows{uplink="cloud"}')).toBe(120)
     expect(sample(t, 'floxgate_uplink_backlog_rows{uplink="influx"}')).toBe(0)
